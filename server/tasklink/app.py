@@ -1,0 +1,60 @@
+"""`build_server(settings)`: the MCP server, with exactly the tools the configuration allows."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from mcp.server.mcpserver import MCPServer
+
+from . import __version__
+from .errors import ConfigurationError
+from .service import TaskLink
+from .settings import TaskLinkSettings
+from .tools import ALL_TOOLS, ToolSpec
+
+INSTRUCTIONS = (
+    "tasklink manages tasks and legal intakes in SpotDraft, Trackops, Lightfield and Workiva. "
+    "Call list_vendors first to see what each vendor supports; find_people turns names into assignee ids. "
+    "Deletes need the user's confirmation."
+)
+
+
+def allowed_tools(settings: TaskLinkSettings) -> list[ToolSpec]:
+    """The one place tool gating is decided, for listing and calling alike, on every transport."""
+
+    names = [t.name for t in ALL_TOOLS]
+    unknown = [n for n in [*settings.tools, *settings.exclude_tools] if n not in names]
+    if unknown:
+        raise ConfigurationError(f"TASKLINK_TOOLS / TASKLINK_EXCLUDE_TOOLS name unknown tools {unknown}", allowed=names)
+    chosen = [t for t in ALL_TOOLS if not settings.tools or t.name in settings.tools]
+    chosen = [t for t in chosen if t.name not in settings.exclude_tools]
+    if settings.read_only:
+        chosen = [t for t in chosen if t.kind == "read"]
+    return chosen
+
+
+def build_server(settings: TaskLinkSettings | None = None, *, service: TaskLink | None = None) -> MCPServer:
+    settings = settings or (service.settings if service else TaskLinkSettings())
+    tools = allowed_tools(settings)
+    tl = service or TaskLink(settings)
+
+    @asynccontextmanager
+    async def lifespan(server: MCPServer) -> AsyncIterator[TaskLink]:
+        try:
+            yield tl
+        finally:
+            await tl.aclose()
+
+    server = MCPServer(
+        "tasklink",
+        title="tasklink",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        lifespan=lifespan,
+        log_level="WARNING",
+    )
+    for spec in tools:
+        server.add_tool(spec.fn, title=spec.title, annotations=spec.annotations(), structured_output=True)
+    server.tasklink = tl  # type: ignore[attr-defined]
+    return server

@@ -1,0 +1,121 @@
+"""`tasklink` command line: serve, tools, call, sandbox."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import MCPServer
+
+
+def _fail(message: str, code: int = 2) -> None:
+    click.echo(f"tasklink: {message}", err=True)
+    sys.exit(code)
+
+
+def _server() -> MCPServer:
+    from .app import build_server
+    from .errors import ConfigurationError
+
+    try:
+        return build_server()
+    except ConfigurationError as exc:
+        _fail(str(exc))
+        raise  # unreachable; keeps type checkers happy
+
+
+def _banner(server: MCPServer) -> None:
+    from . import __version__
+
+    tl = server.tasklink  # type: ignore[attr-defined]
+    modes = ", ".join(f"{rt.name}={rt.mode}" for rt in tl.vendors.runtimes.values())
+    click.echo(f"tasklink {__version__}: vendors {modes}; data in {tl.settings.data_dir}", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="tasklink")
+def main() -> None:
+    """MCP server for tasks and legal intakes across SpotDraft, Trackops, Lightfield and Workiva."""
+
+
+@main.command()
+@click.option("--http", "use_http", is_flag=True, help="Serve Streamable HTTP at /mcp instead of stdio.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="HTTP bind address.")
+@click.option("--port", default=8000, show_default=True, type=int, help="HTTP port.")
+def serve(use_http: bool, host: str, port: int) -> None:
+    """Run the MCP server (stdio by default, as desktop clients launch it)."""
+    server = _server()
+    _banner(server)
+    if use_http:
+        click.echo(f"tasklink: serving MCP at http://{host}:{port}/mcp", err=True)
+        server.run("streamable-http", host=host, port=port)
+    else:
+        server.run("stdio")
+
+
+@main.command()
+def tools() -> None:
+    """List the tools this configuration exposes, one per line."""
+    from .app import allowed_tools
+    from .errors import ConfigurationError
+    from .settings import TaskLinkSettings
+
+    try:
+        specs = allowed_tools(TaskLinkSettings())
+    except ConfigurationError as exc:
+        _fail(str(exc))
+        return
+    width = max(len(s.name) for s in specs) if specs else 0
+    for spec in specs:
+        doc = (spec.fn.__doc__ or "").strip().splitlines()[0]
+        click.echo(f"{spec.name:<{width}}  [{spec.kind}]  {doc}")
+
+
+@main.command()
+@click.argument("tool")
+@click.option("--args", "args_json", default="{}", show_default=True, help="Tool arguments as a JSON object.")
+def call(tool: str, args_json: str) -> None:
+    """Call one tool in-process and print its structured result as JSON (exit 1 on a tool error)."""
+    try:
+        arguments = json.loads(args_json)
+    except ValueError as exc:
+        _fail(f"--args is not valid JSON: {exc}")
+    if not isinstance(arguments, dict):
+        _fail("--args must be a JSON object")
+    server = _server()
+    import anyio
+
+    result = anyio.run(_call, server, tool, arguments)
+    if result.is_error:
+        text = " ".join(getattr(c, "text", "") for c in result.content)
+        click.echo(text, err=True)
+        sys.exit(1)
+    click.echo(json.dumps(result.structured_content, indent=2, ensure_ascii=False))
+
+
+async def _call(server: MCPServer, tool: str, arguments: dict[str, Any]) -> Any:
+    from mcp import Client
+
+    async with Client(server) as client:
+        return await client.call_tool(tool, arguments)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8900, show_default=True, type=int)
+def sandbox(host: str, port: int) -> None:
+    """Serve every vendor simulator over HTTP at http://HOST:PORT/<vendor>."""
+    import uvicorn
+
+    from .sandbox.server import loopback_app
+    from .settings import TaskLinkSettings
+
+    settings = TaskLinkSettings()
+    app, hints = loopback_app(settings, f"http://{host}:{port}")
+    for line in hints:
+        click.echo(line, err=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")

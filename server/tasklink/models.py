@@ -1,0 +1,268 @@
+"""Normalized, vendor-neutral models: what tools accept and return.
+
+Adapters translate these to one vendor's wire format and back; tools and the service never
+see wire shapes.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .errors import ConfigurationError, InvalidInput
+
+NormalizedStatus = Literal["todo", "in_progress", "blocked", "done", "cancelled"]
+NORMALIZED_STATUSES: tuple[str, ...] = ("todo", "in_progress", "blocked", "done", "cancelled")
+
+#: Date-only due dates mean the end of that working day in TASKLINK_TIMEZONE.
+DATE_ONLY_DUE_TIME = time(17, 0)
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --------------------------------------------------------------------------------------------
+# Due dates
+
+
+class Due(BaseModel):
+    """A due date as the caller gave it, resolved to an explicit instant."""
+
+    instant: datetime
+    date_only: bool
+
+    @property
+    def local_date(self) -> date:
+        return self.instant.date()
+
+    def iso(self) -> str:
+        return self.instant.isoformat()
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigurationError(f"TASKLINK_TIMEZONE={name!r} is not a known IANA time zone") from exc
+
+
+def parse_due(value: str | None, *, tz: str, field: str = "due") -> Due | None:
+    """`YYYY-MM-DD` (that day at 17:00 in `tz`) or an ISO 8601 datetime with an offset."""
+
+    if value is None or value == "":
+        return None
+    text = value.strip()
+    allowed = ["YYYY-MM-DD", "YYYY-MM-DDTHH:MM[:SS]+HH:MM", "YYYY-MM-DDTHH:MM[:SS]Z"]
+    if len(text) == 10:
+        try:
+            day = date.fromisoformat(text)
+        except ValueError as exc:
+            raise InvalidInput(f"{value!r} is not a valid date", field=field, allowed=allowed) from exc
+        return Due(instant=datetime.combine(day, DATE_ONLY_DUE_TIME, tzinfo=zone(tz)), date_only=True)
+    try:
+        instant = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError as exc:
+        raise InvalidInput(f"{value!r} is not an ISO 8601 date or datetime", field=field, allowed=allowed) from exc
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise InvalidInput(
+            f"{value!r} has no UTC offset, so the instant is ambiguous", field=field, allowed=allowed
+        )
+    if not (date(1900, 1, 1) <= instant.date() <= date(2200, 1, 1)):
+        raise InvalidInput(f"{value!r} is out of range", field=field, allowed=["years 1900-2200"])
+    return Due(instant=instant, date_only=False)
+
+
+def utc_iso(instant: datetime) -> str:
+    """RFC 3339 in UTC with a Z, the form every vendor accepts."""
+
+    return instant.astimezone(ZoneInfo("UTC")).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+
+
+def is_past(instant: datetime, now: datetime) -> bool:
+    return instant < now - timedelta(minutes=1)
+
+
+# --------------------------------------------------------------------------------------------
+# Inputs
+
+
+class AssigneeRef(Model):
+    """One task assignee: exactly one of a user id or (SpotDraft only) a role id."""
+
+    user_id: str | None = Field(None, description="Person id (as find_people returns it).")
+    role_id: str | None = Field(None, description="SpotDraft role id; assigns everyone in the role.")
+
+
+class CreateTaskRequest(Model):
+    vendor: str
+    title: str
+    description: str | None = None
+    due: Due | None = None
+    assignees: list[AssigneeRef] = Field(default_factory=list)
+    priority: str | None = None
+    status: str | None = None
+    intake_id: int | None = None
+    vendor_fields: dict[str, Any] = Field(default_factory=dict)
+    idempotency_key: str | None = None
+
+
+class ListTasksRequest(Model):
+    vendor: str
+    status: str | None = None
+    assignee: str | None = None
+    due_after: Due | None = None
+    due_before: Due | None = None
+    text: str | None = None
+    vendor_filters: dict[str, Any] = Field(default_factory=dict)
+    limit: int = 25
+    cursor: str | None = None
+
+
+class UpdateTaskRequest(Model):
+    vendor: str
+    task_id: str
+    title: str | None = None
+    description: str | None = None
+    due: Due | None = None
+    status: str | None = None
+    assignees: list[AssigneeRef] | None = None
+    vendor_fields: dict[str, Any] = Field(default_factory=dict)
+    idempotency_key: str | None = None
+
+
+class IntakeAssigneeInput(Model):
+    user_id: str = Field(min_length=1, description="SpotDraft org user id.")
+    role: Literal["assigned_to", "collaborator"] = Field(
+        "assigned_to", description="assigned_to works the intake; collaborator follows along."
+    )
+
+
+class CreateIntakeRequest(Model):
+    title: str
+    description: str | None = None
+    priority: str | None = None
+    due: Due | None = None
+    workflow_id: int | None = None
+    assignees: list[IntakeAssigneeInput] = Field(default_factory=list)
+    metadata: dict[str, Any] | None = None
+
+
+class UpdateIntakeRequest(Model):
+    intake_id: int
+    title: str | None = None
+    description: str | None = None
+    status: str | None = None
+    priority: str | None = None
+    due: Due | None = None
+    clear_due: bool = False
+    metadata: dict[str, Any] | None = None
+
+
+class ListIntakesRequest(Model):
+    page: int = 1
+    limit: int = 20
+    query: str | None = None
+    status: list[str] = Field(default_factory=list)
+    priority: list[str] = Field(default_factory=list)
+    sort: str | None = None
+
+
+# --------------------------------------------------------------------------------------------
+# Outputs
+
+
+class Person(BaseModel):
+    id: str = Field(description="The exact value to pass as an assignee.")
+    name: str | None = None
+    email: str | None = None
+    title: str | None = Field(None, description="Role, designation or job title.")
+    active: bool = True
+
+
+class IntakeParticipant(BaseModel):
+    user_id: str = Field(description="Org user id.")
+    role: Literal["assigned_to", "collaborator"]
+    name: str | None = None
+    email: str | None = None
+
+
+class IntakeTask(BaseModel):
+    id: str
+    title: str
+    status: str | None = Field(None, description="Normalized intake task status.")
+    vendor_status: str | None = Field(None, description="SpotDraft due-date status (UPCOMING, OVERDUE, ...).")
+    priority: str | None = None
+    due: str | None = None
+    reference_id: str | None = None
+
+
+class Intake(BaseModel):
+    vendor: Literal["spotdraft"] = "spotdraft"
+    id: int
+    title: str
+    status: str
+    priority: str
+    description: str | None = None
+    due_date: str | None = None
+    reference_id: str | None = None
+    public_id: str | None = None
+    workflow_id: int | None = None
+    metadata: dict[str, Any] | None = None
+    assignees: list[IntakeParticipant] = Field(default_factory=list, description="ASSIGNED_TO rows.")
+    collaborators: list[IntakeParticipant] = Field(default_factory=list, description="COLLABORATOR rows.")
+    tasks: list[IntakeTask] = Field(default_factory=list, description="The intake's tasks.")
+    created_at: str | None = None
+    modified_at: str | None = None
+    warnings: list[str] = Field(default_factory=list)
+
+
+class IntakeSummary(BaseModel):
+    id: int
+    title: str
+    status: str
+    priority: str
+    due_date: str | None = None
+    reference_id: str | None = None
+
+
+class IntakePage(BaseModel):
+    intakes: list[IntakeSummary]
+    page: int
+    total_count: int
+    total_pages: int
+    has_next: bool
+
+
+class Task(BaseModel):
+    vendor: str
+    id: str
+    title: str
+    status: str | None = Field(None, description="Normalized status: " + "|".join(NORMALIZED_STATUSES) + ".")
+    vendor_status: str | None = Field(None, description="The vendor's own status value.")
+    priority: str | None = None
+    due: str | None = Field(None, description="ISO 8601 due date or instant.")
+    description: str | None = None
+    assignees: list[str] = Field(default_factory=list, description="Assignee ids.")
+    links: dict[str, str] = Field(default_factory=dict, description="Related ids (intake, case, account...).")
+    url: str | None = None
+    created_at: str | None = None
+    warnings: list[str] = Field(default_factory=list)
+
+
+class TaskPage(BaseModel):
+    vendor: str
+    tasks: list[Task]
+    next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page; null on the last.")
+
+
+class DeleteResult(BaseModel):
+    vendor: str
+    target: str = Field(description="What was (or would be) deleted.")
+    deleted: bool = Field(description="True only if the vendor confirmed the deletion.")
+    message: str
+    confirm_token: str | None = Field(None, description="Pass back with confirm=true to delete.")
+    preview: dict[str, Any] | None = Field(None, description="The record that would be deleted.")

@@ -1,0 +1,1 @@
+"""Embedded simulators of the vendor APIs (one module per vendor)."""

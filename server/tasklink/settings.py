@@ -1,0 +1,50 @@
+"""Process-wide settings (TASKLINK_*). Each vendor's own settings live beside its adapter."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    from platformdirs import user_data_path
+
+    return user_data_path("tasklink", appauthor=False)
+
+
+def split_names(value: object) -> object:
+    """Accept "a,b" or "a b" from the environment as well as a list."""
+
+    if isinstance(value, str):
+        return [part for part in value.replace(",", " ").split() if part]
+    return value
+
+
+class TaskLinkSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TASKLINK_", extra="ignore")
+
+    sandbox: bool = Field(False, description="Force every vendor onto its embedded sandbox.")
+    data_dir: Path = Field(default_factory=_default_data_dir, description="Where local state is kept.")
+    timezone: str = Field("UTC", description="Zone for date-only due dates.")
+    confirm_secret: SecretStr | None = Field(
+        None, description="Key that signs delete confirmations; set the same value on every worker."
+    )
+    http_timeout: float = Field(30.0, gt=0, description="Seconds for one vendor HTTP request.")
+    read_only: bool = Field(False, description="Only read tools are listed and callable.")
+    tools: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Allow-list of tools.")
+    exclude_tools: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    vendors: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Vendors to expose.")
+
+    _split = field_validator("tools", "exclude_tools", "vendors", mode="before")(split_names)
+
+    def state_path(self, name: str) -> Path:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return self.data_dir / name
+
+
+def env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}

@@ -1,0 +1,10 @@
+"""The MCP front end: one list of every tool."""
+
+from ._common import ToolSpec
+from .intakes import TOOLS as INTAKE_TOOLS
+from .tasks import TOOLS as TASK_TOOLS
+from .vendors import TOOLS as VENDOR_TOOLS
+
+ALL_TOOLS: list[ToolSpec] = [*INTAKE_TOOLS, *TASK_TOOLS, *VENDOR_TOOLS]
+
+__all__ = ["ALL_TOOLS", "ToolSpec"]

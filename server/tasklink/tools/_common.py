@@ -1,0 +1,114 @@
+"""What every tool shares: the error boundary, the service handle, the confirmation gate."""
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, ParamSpec, TypeVar
+
+from mcp.server.mcpserver import Context, Elicit
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import ToolAnnotations
+from pydantic import BaseModel, Field, ValidationError
+
+from ..errors import TaskLinkError
+from ..manifests import vendor_names
+from ..service import TaskLink
+
+log = logging.getLogger("tasklink")
+P = ParamSpec("P")
+R = TypeVar("R")
+
+Kind = Literal["read", "write", "destructive"]
+
+VendorArg = Annotated[
+    str,
+    Field(description="Vendor system.", json_schema_extra={"enum": vendor_names()}),
+]
+
+
+def service(ctx: Context[Any, Any]) -> TaskLink:
+    tl = ctx.request_context.lifespan_context
+    assert isinstance(tl, TaskLink)
+    return tl
+
+
+def validation_text(exc: ValidationError) -> str:
+    problems = []
+    for err in exc.errors(include_url=False, include_input=False):
+        where = ".".join(str(p) for p in err["loc"]) or "arguments"
+        problems.append(f"`{where}`: {err['msg']}")
+    return "Invalid arguments: " + "; ".join(problems) + ". Nothing was sent to the vendor."
+
+
+def boundary(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Translate every exception into a tool error the model can act on, exactly once."""
+
+    @functools.wraps(fn)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await fn(*args, **kwargs)
+        except TaskLinkError as exc:
+            raise ToolError(str(exc)) from None
+        except ValidationError as exc:
+            raise ToolError(validation_text(exc)) from None
+        except ToolError:
+            raise
+        except Exception as exc:
+            log.error("internal error in %s: %s", fn.__name__, type(exc).__name__, exc_info=log.isEnabledFor(10))
+            raise ToolError(
+                f"tasklink hit an internal error ({type(exc).__name__}) in {fn.__name__}. If this was a write, "
+                "its outcome is unknown: check the vendor before retrying."
+            ) from None
+
+    return wrapper
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    fn: Callable[..., Awaitable[Any]]
+    title: str
+    kind: Kind
+    idempotent: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.fn.__name__
+
+    def annotations(self) -> ToolAnnotations:
+        return ToolAnnotations(
+            title=self.title,
+            read_only_hint=self.kind == "read",
+            destructive_hint=self.kind == "destructive",
+            idempotent_hint=self.idempotent or self.kind == "read",
+            open_world_hint=True,
+        )
+
+
+# -- confirmation -------------------------------------------------------------------------
+
+
+class Approval(BaseModel):
+    """What the user is asked in an elicitation."""
+
+    confirm: bool = Field(description="Yes, delete it.")
+
+
+@dataclass(frozen=True)
+class NoElicitation:
+    """The client cannot be asked: fall back to preview → confirm_token."""
+
+
+def can_elicit(ctx: Context[Any, Any]) -> bool:
+    caps = ctx.client_capabilities
+    return caps is not None and caps.elicitation is not None
+
+
+async def ask_or_fallback(
+    ctx: Context[Any, Any], confirm: bool, confirm_token: str | None, describe: Callable[[], Awaitable[str]]
+) -> Approval | NoElicitation | Elicit[Approval]:
+    if confirm and confirm_token:
+        return NoElicitation()
+    if can_elicit(ctx):
+        return Elicit(await describe(), Approval)
+    return NoElicitation()

@@ -1,0 +1,173 @@
+"""Legal intake tools (SpotDraft)."""
+
+from typing import Annotated, Any, Literal
+
+from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
+from mcp.server.mcpserver import Context, Elicit, Resolve
+from pydantic import Field
+
+from ..models import (
+    CreateIntakeRequest,
+    DeleteResult,
+    Intake,
+    IntakeAssigneeInput,
+    IntakePage,
+    ListIntakesRequest,
+    UpdateIntakeRequest,
+)
+from ._common import Approval, NoElicitation, ToolSpec, ask_or_fallback, boundary, service
+
+Priority = Literal["LOW", "MEDIUM", "HIGH"]
+IntakeStatus = Literal["DRAFT", "PENDING", "IN_PROGRESS", "BLOCKED", "COMPLETED", "DISCARDED"]
+IntakeId = Annotated[int, Field(ge=1, description="SpotDraft intake id.")]
+Due = Annotated[str | None, Field(description="YYYY-MM-DD (17:00 in TASKLINK_TIMEZONE) or ISO datetime with offset.")]
+Participants = Annotated[
+    list[IntakeAssigneeInput], Field(max_length=50, description="People on the intake, each assigned_to or collaborator.")
+]
+
+
+@boundary
+async def create_intake(
+    ctx: Context[Any, Any],
+    title: Annotated[str, Field(min_length=1, max_length=255, description="Intake title.")],
+    description: Annotated[str | None, Field(max_length=20000)] = None,
+    priority: Priority | None = None,
+    due: Due = None,
+    workflow_id: Annotated[int | None, Field(ge=1, description="INTAKE_WORKFLOW id; default from config.")] = None,
+    assignees: Participants | None = None,
+    metadata: Annotated[dict[str, Any] | None, Field(description="Free key-value metadata.")] = None,
+) -> Intake:
+    """Open a SpotDraft legal intake (a request for legal work)."""
+    tl = service(ctx)
+    req = CreateIntakeRequest(
+        title=title,
+        description=description,
+        priority=priority,
+        due=tl.parse_due(due),
+        workflow_id=workflow_id,
+        assignees=assignees or [],
+        metadata=metadata,
+    )
+    return await tl.create_intake(req)
+
+
+@boundary
+async def get_intake(ctx: Context[Any, Any], intake_id: IntakeId) -> Intake:
+    """Read one SpotDraft intake with its assignees, collaborators and tasks."""
+    return await service(ctx).get_intake(intake_id)
+
+
+@boundary
+async def list_intakes(
+    ctx: Context[Any, Any],
+    query: Annotated[str | None, Field(max_length=500, description="Search title, description, reference.")] = None,
+    status: list[IntakeStatus] | None = None,
+    priority: list[Priority] | None = None,
+    sort: Literal["created_at", "-created_at", "priority", "-priority", "status", "-status", "title", "-title"]
+    | None = None,
+    page: Annotated[int, Field(ge=1, le=100000)] = 1,
+    limit: Annotated[int, Field(ge=1, le=100)] = 20,
+) -> IntakePage:
+    """List SpotDraft intakes (newest first), filtered and paged."""
+    req = ListIntakesRequest(
+        page=page, limit=limit, query=query, status=list(status or []), priority=list(priority or []), sort=sort
+    )
+    return await service(ctx).list_intakes(req)
+
+
+@boundary
+async def update_intake(
+    ctx: Context[Any, Any],
+    intake_id: IntakeId,
+    title: Annotated[str | None, Field(min_length=1, max_length=255)] = None,
+    description: Annotated[str | None, Field(max_length=20000)] = None,
+    status: IntakeStatus | None = None,
+    priority: Priority | None = None,
+    due: Due = None,
+    clear_due: Annotated[bool, Field(description="Remove the due date.")] = False,
+    metadata: dict[str, Any] | None = None,
+) -> Intake:
+    """Change an intake's fields; only the fields given change."""
+    tl = service(ctx)
+    req = UpdateIntakeRequest(
+        intake_id=intake_id,
+        title=title,
+        description=description,
+        status=status,
+        priority=priority,
+        due=tl.parse_due(due),
+        clear_due=clear_due,
+        metadata=metadata,
+    )
+    return await tl.update_intake(req)
+
+
+@boundary
+async def update_intake_assignees(
+    ctx: Context[Any, Any],
+    intake_id: IntakeId,
+    assignees: Participants,
+    mode: Annotated[
+        Literal["replace", "add", "remove"],
+        Field(description="replace: this is the full list; add/remove: change only these people."),
+    ] = "replace",
+) -> Intake:
+    """Set who is assigned to and collaborating on an intake; the result splits the two."""
+    return await service(ctx).update_intake_assignees(intake_id, assignees, mode)
+
+
+@boundary
+async def _ask_delete_intake(
+    ctx: Context[Any, Any], intake_id: int, confirm: bool, confirm_token: str | None
+) -> Approval | NoElicitation | Elicit[Approval]:
+    async def describe() -> str:
+        preview = await service(ctx).preview_delete_intake(intake_id)
+        assert preview.preview is not None
+        return (
+            f"Delete SpotDraft intake {intake_id} '{preview.preview['title']}' "
+            f"({preview.preview.get('reference_id')})? SpotDraft has no restore."
+        )
+
+    return await ask_or_fallback(ctx, confirm, confirm_token, describe)
+
+
+@boundary
+async def delete_intake(
+    ctx: Context[Any, Any],
+    intake_id: IntakeId,
+    approval: Annotated[ElicitationResult[Approval], Resolve(_ask_delete_intake)],
+    confirm: Annotated[bool, Field(description="True only after the user agreed to the preview.")] = False,
+    confirm_token: Annotated[str | None, Field(max_length=400, description="Token from the preview.")] = None,
+) -> DeleteResult:
+    """Delete an intake. Asks the user first; without that ability, returns a preview and token."""
+    tl = service(ctx)
+    if not isinstance(approval, AcceptedElicitation):
+        return DeleteResult(
+            vendor=tl.intake_vendor(),
+            target=f"intake {intake_id}",
+            deleted=False,
+            message="The user declined; nothing was deleted.",
+        )
+    data = approval.data
+    if isinstance(data, Approval):
+        if not data.confirm:
+            return DeleteResult(
+                vendor=tl.intake_vendor(),
+                target=f"intake {intake_id}",
+                deleted=False,
+                message="The user did not confirm; nothing was deleted.",
+            )
+        return await tl.delete_intake(intake_id, confirm_token=None, elicited=True)
+    if confirm and confirm_token:
+        return await tl.delete_intake(intake_id, confirm_token=confirm_token)
+    return await tl.preview_delete_intake(intake_id)
+
+
+TOOLS = [
+    ToolSpec(create_intake, "Create legal intake", "write"),
+    ToolSpec(get_intake, "Get legal intake", "read"),
+    ToolSpec(list_intakes, "List legal intakes", "read"),
+    ToolSpec(update_intake, "Update legal intake", "write", idempotent=True),
+    ToolSpec(update_intake_assignees, "Update intake assignees", "write", idempotent=True),
+    ToolSpec(delete_intake, "Delete legal intake", "destructive", idempotent=True),
+]

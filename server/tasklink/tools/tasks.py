@@ -1,0 +1,176 @@
+"""Task tools, one set for every vendor; the manifest decides what each vendor supports."""
+
+from typing import Annotated, Any
+
+from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
+from mcp.server.mcpserver import Context, Elicit, Resolve
+from pydantic import Field
+
+from ..models import (
+    NORMALIZED_STATUSES,
+    AssigneeRef,
+    CreateTaskRequest,
+    DeleteResult,
+    ListTasksRequest,
+    Task,
+    TaskPage,
+    UpdateTaskRequest,
+)
+from ._common import Approval, NoElicitation, ToolSpec, VendorArg, ask_or_fallback, boundary, service
+
+TaskId = Annotated[str, Field(min_length=1, max_length=200, description="The vendor's task id.")]
+Due = Annotated[str | None, Field(description="YYYY-MM-DD (17:00 in TASKLINK_TIMEZONE) or ISO datetime with offset.")]
+Status = Annotated[
+    str | None,
+    Field(max_length=100, description=f"{'|'.join(NORMALIZED_STATUSES)}, or the vendor's own value."),
+]
+Assignees = Annotated[
+    list[str | AssigneeRef] | None,
+    Field(max_length=25, description="Person ids (see find_people); SpotDraft also takes {role_id}."),
+]
+VendorFields = Annotated[
+    dict[str, Any] | None, Field(description="Vendor-only fields; list_vendors shows which each vendor takes.")
+]
+
+
+def _assignees(values: list[str | AssigneeRef] | None) -> list[AssigneeRef] | None:
+    if values is None:
+        return None
+    return [AssigneeRef(user_id=v) if isinstance(v, str) else v for v in values]
+
+
+@boundary
+async def create_task(
+    ctx: Context[Any, Any],
+    vendor: VendorArg,
+    title: Annotated[str, Field(min_length=1, max_length=500)],
+    description: Annotated[str | None, Field(max_length=20000)] = None,
+    due: Due = None,
+    assignees: Assignees = None,
+    priority: Annotated[str | None, Field(max_length=50, description="SpotDraft intake tasks: LOW|MEDIUM|HIGH.")] = None,
+    status: Status = None,
+    intake_id: Annotated[int | None, Field(ge=1, description="SpotDraft: make this a task on that intake.")] = None,
+    vendor_fields: VendorFields = None,
+) -> Task:
+    """Create a task in a vendor system."""
+    tl = service(ctx)
+    req = CreateTaskRequest(
+        vendor=vendor,
+        title=title,
+        description=description,
+        due=tl.parse_due(due),
+        assignees=_assignees(assignees) or [],
+        priority=priority,
+        status=status,
+        intake_id=intake_id,
+        vendor_fields=vendor_fields or {},
+    )
+    return await tl.create_task(req)
+
+
+@boundary
+async def get_task(ctx: Context[Any, Any], vendor: VendorArg, task_id: TaskId) -> Task:
+    """Read one task in full."""
+    return await service(ctx).get_task(vendor, task_id)
+
+
+@boundary
+async def list_tasks(
+    ctx: Context[Any, Any],
+    vendor: VendorArg,
+    status: Status = None,
+    assignee: Annotated[str | None, Field(max_length=200, description="Person id.")] = None,
+    due_after: Due = None,
+    due_before: Due = None,
+    text: Annotated[str | None, Field(max_length=500, description="Words in the title.")] = None,
+    vendor_filters: Annotated[dict[str, Any] | None, Field(description="Vendor-only filters.")] = None,
+    limit: Annotated[int, Field(ge=1, le=100)] = 25,
+    cursor: Annotated[str | None, Field(max_length=2000, description="next_cursor of the previous page.")] = None,
+) -> TaskPage:
+    """Find tasks; page with the returned next_cursor."""
+    tl = service(ctx)
+    req = ListTasksRequest(
+        vendor=vendor,
+        status=status,
+        assignee=assignee,
+        due_after=tl.parse_due(due_after, "due_after"),
+        due_before=tl.parse_due(due_before, "due_before"),
+        text=text,
+        vendor_filters=vendor_filters or {},
+        limit=limit,
+        cursor=cursor,
+    )
+    return await tl.list_tasks(req)
+
+
+@boundary
+async def update_task(
+    ctx: Context[Any, Any],
+    vendor: VendorArg,
+    task_id: TaskId,
+    title: Annotated[str | None, Field(min_length=1, max_length=500)] = None,
+    description: Annotated[str | None, Field(max_length=20000)] = None,
+    due: Due = None,
+    status: Status = None,
+    assignees: Annotated[
+        list[str | AssigneeRef] | None, Field(max_length=25, description="The full new list of assignee ids.")
+    ] = None,
+    vendor_fields: VendorFields = None,
+) -> Task:
+    """Change a task; only the fields given change."""
+    tl = service(ctx)
+    req = UpdateTaskRequest(
+        vendor=vendor,
+        task_id=task_id,
+        title=title,
+        description=description,
+        due=tl.parse_due(due),
+        status=status,
+        assignees=_assignees(assignees),
+        vendor_fields=vendor_fields or {},
+    )
+    return await tl.update_task(req)
+
+
+@boundary
+async def _ask_delete_task(
+    ctx: Context[Any, Any], vendor: str, task_id: str, confirm: bool, confirm_token: str | None
+) -> Approval | NoElicitation | Elicit[Approval]:
+    async def describe() -> str:
+        preview = await service(ctx).preview_delete_task(vendor, task_id)
+        return preview.message.split(". Ask the user")[0].replace("Nothing was deleted. This would delete", "Delete")
+
+    return await ask_or_fallback(ctx, confirm, confirm_token, describe)
+
+
+@boundary
+async def delete_task(
+    ctx: Context[Any, Any],
+    vendor: VendorArg,
+    task_id: TaskId,
+    approval: Annotated[ElicitationResult[Approval], Resolve(_ask_delete_task)],
+    confirm: Annotated[bool, Field(description="True only after the user agreed to the preview.")] = False,
+    confirm_token: Annotated[str | None, Field(max_length=400, description="Token from the preview.")] = None,
+) -> DeleteResult:
+    """Delete a task. Asks the user first; without that ability, returns a preview and token."""
+    tl = service(ctx)
+    if not isinstance(approval, AcceptedElicitation) or (
+        isinstance(approval.data, Approval) and not approval.data.confirm
+    ):
+        return DeleteResult(
+            vendor=vendor, target=f"task {task_id}", deleted=False, message="The user declined; nothing was deleted."
+        )
+    if isinstance(approval.data, Approval):
+        return await tl.delete_task(vendor, task_id, confirm_token=None, elicited=True)
+    if confirm and confirm_token:
+        return await tl.delete_task(vendor, task_id, confirm_token=confirm_token)
+    return await tl.preview_delete_task(vendor, task_id)
+
+
+TOOLS = [
+    ToolSpec(create_task, "Create task", "write"),
+    ToolSpec(get_task, "Get task", "read"),
+    ToolSpec(list_tasks, "List tasks", "read"),
+    ToolSpec(update_task, "Update task", "write", idempotent=True),
+    ToolSpec(delete_task, "Delete task", "destructive", idempotent=True),
+]

@@ -1,0 +1,32 @@
+"""Discovery tools: what each vendor can do, and who can be assigned."""
+
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context
+from pydantic import Field
+
+from ..service import FoundPeople, VendorsReport
+from ._common import ToolSpec, VendorArg, boundary, service
+
+
+@boundary
+async def list_vendors(ctx: Context[Any, Any]) -> VendorsReport:
+    """Each vendor: live or sandbox, and per operation supported or not (why, and what to do instead)."""
+    return service(ctx).list_vendors()
+
+
+@boundary
+async def find_people(
+    ctx: Context[Any, Any],
+    vendor: VendorArg,
+    query: Annotated[str, Field(min_length=1, max_length=200, description="Name prefix or email.")],
+    limit: Annotated[int, Field(ge=1, le=50)] = 10,
+) -> FoundPeople:
+    """Look up people to assign; use a returned id as an assignee."""
+    return await service(ctx).find_people(vendor, query, limit)
+
+
+TOOLS = [
+    ToolSpec(list_vendors, "List vendors and capabilities", "read"),
+    ToolSpec(find_people, "Find people", "read"),
+]

@@ -1,0 +1,1 @@
+"""Vendor adapters (one module per vendor) and the shared HTTP layer."""

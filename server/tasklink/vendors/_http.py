@@ -1,0 +1,210 @@
+"""The one HTTP layer every adapter talks through.
+
+One pooled httpx2 client per vendor; redirects are never followed (SpotDraft answers a missing
+trailing slash with 302, and a redirected POST can silently turn into a GET); every httpx2
+exception and every error status is translated here, once, into `tasklink.errors`; secrets are
+scrubbed from anything that leaves this module.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx2
+
+from ..errors import (
+    NotFound,
+    OutcomeUnknown,
+    RateLimited,
+    TaskLinkError,
+    VendorAuthError,
+    VendorError,
+    VendorForbidden,
+    VendorRejected,
+    VendorUnavailable,
+)
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+REDACTED = "***"
+
+
+@dataclass
+class VendorRequest:
+    """One request as an adapter describes it, before credentials are attached."""
+
+    method: str
+    path: str
+    params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None
+    json: Any = None
+    form: Mapping[str, str] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    #: what the request does, for error messages ("create intake")
+    action: str = ""
+
+    @property
+    def is_write(self) -> bool:
+        return self.method.upper() not in SAFE_METHODS
+
+
+@dataclass
+class ErrorDetail:
+    """What an adapter could read out of a vendor error body."""
+
+    message: str
+    code: str | None = None
+    field: str | None = None
+
+
+ErrorParser = Callable[[httpx2.Response], ErrorDetail]
+
+
+def generic_error_detail(response: httpx2.Response) -> ErrorDetail:
+    try:
+        body = response.json()
+    except ValueError:
+        return ErrorDetail(message=f"HTTP {response.status_code} with a non-JSON body")
+    if isinstance(body, dict):
+        for key in ("message", "detail", "error_description", "error"):
+            value = body.get(key)
+            if isinstance(value, str) and value:
+                return ErrorDetail(message=value, code=str(body.get("code")) if body.get("code") else None)
+    return ErrorDetail(message=f"HTTP {response.status_code}")
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Retry-After as seconds (delta-seconds or an HTTP date)."""
+
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+class Redactor:
+    def __init__(self, secrets: Iterable[str]) -> None:
+        self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+    def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
+        sensitive = {"authorization", "client-secret", "client-id", "cookie", "x-api-key"}
+        return {k: (REDACTED if k.lower() in sensitive else self(v)) for k, v in headers.items()}
+
+
+class VendorHttp:
+    """Sends `VendorRequest`s for one vendor and maps every failure to a TaskLinkError."""
+
+    def __init__(
+        self,
+        *,
+        vendor_title: str,
+        client: httpx2.AsyncClient,
+        redactor: Redactor,
+        parse_error: ErrorParser = generic_error_detail,
+    ) -> None:
+        self.vendor_title = vendor_title
+        self.client = client
+        self.redact = redactor
+        self.parse_error = parse_error
+
+    async def send(self, request: VendorRequest, *, ok: Iterable[int] = (200,)) -> httpx2.Response:
+        try:
+            response = await self.client.request(
+                request.method,
+                request.path,
+                params=request.params,  # type: ignore[arg-type]
+                json=request.json,
+                data=request.form,
+                headers=request.headers,
+                follow_redirects=False,
+            )
+        except httpx2.HTTPError as exc:
+            raise self._transport_error(request, exc) from None
+        if response.status_code in set(ok):
+            return response
+        raise self.error_for(request, response)
+
+    async def send_json(self, request: VendorRequest, *, ok: Iterable[int] = (200,)) -> Any:
+        response = await self.send(request, ok=ok)
+        try:
+            return response.json()
+        except ValueError:
+            raise VendorUnavailable(
+                f"{self.vendor_title} answered {request.action or request.path} with a body that is not JSON",
+                status=response.status_code,
+                hint="the vendor or a proxy in front of it may be failing"
+                + ("; the write may have been applied — check before repeating it" if request.is_write else ""),
+            ) from None
+
+    def _transport_error(self, request: VendorRequest, exc: httpx2.HTTPError) -> TaskLinkError:
+        what = request.action or f"{request.method} {request.path}"
+        never_sent = isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout | httpx2.PoolTimeout)
+        if request.is_write and not never_sent:
+            return OutcomeUnknown(
+                f"{self.vendor_title} did not answer the {what} request ({type(exc).__name__}); "
+                "it may or may not have been applied",
+                how_to_check=f"look the record up in {self.vendor_title} (list or get) before writing again",
+            )
+        return VendorUnavailable(
+            f"Could not reach {self.vendor_title} for {what} ({type(exc).__name__}); nothing was changed",
+        )
+
+    def error_for(self, request: VendorRequest, response: httpx2.Response) -> TaskLinkError:
+        """The single status-code → exception map."""
+
+        status = response.status_code
+        what = request.action or f"{request.method} {request.path}"
+        detail = self.parse_error(response)
+        message = self.redact(detail.message)
+        request_id = response.headers.get("x-request-id")
+        kw: dict[str, Any] = {"status": status, "code": detail.code, "request_id": request_id}
+        prefix = f"{self.vendor_title} refused {what} (HTTP {status})"
+        if 300 <= status < 400:
+            return VendorError(
+                f"{self.vendor_title} answered {what} with a redirect (HTTP {status}) that tasklink does not "
+                "follow; nothing was applied",
+                hint="check the configured base URL (https, region, path)",
+                **kw,
+            )
+        if status == 401:
+            return VendorAuthError(
+                f"{self.vendor_title} rejected the credentials (HTTP 401): {message}",
+                hint="the operator must check this vendor's credentials in tasklink's configuration",
+                **kw,
+            )
+        if status == 403:
+            return VendorForbidden(f"{prefix}: {message}", **kw)
+        if status == 404:
+            return NotFound(f"{self.vendor_title} has no such record for {what}: {message}")
+        if status == 429:
+            retry_after = parse_retry_after(response.headers.get("retry-after"))
+            return RateLimited(
+                f"{self.vendor_title} is rate limiting requests (HTTP 429); nothing was applied",
+                retry_after=retry_after,
+                **kw,
+            )
+        if status in (408, 500, 503) or (status >= 500 and not request.is_write):
+            return VendorUnavailable(f"{self.vendor_title} failed on {what} (HTTP {status}): {message}", **kw)
+        if status >= 500:
+            return OutcomeUnknown(
+                f"{self.vendor_title} answered the {what} request with HTTP {status}; "
+                "a gateway error means the write may or may not have been applied",
+                how_to_check=f"look the record up in {self.vendor_title} before writing again",
+                **kw,
+            )
+        return VendorRejected(f"{prefix}: {message}", field=detail.field, **kw)

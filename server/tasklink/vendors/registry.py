@@ -1,0 +1,144 @@
+"""Which vendors exist, which are live and which run on the sandbox; one HTTP client each.
+
+Vendors come from the manifests. A vendor with none of its credentials set (or with
+TASKLINK_SANDBOX=1) runs on its embedded simulator through an in-process ASGI transport — the
+adapter cannot tell the difference. Adapter modules and simulators are imported on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import anyio
+import httpx2
+
+from ..errors import ConfigurationError, InvalidInput
+from ..manifests import VendorManifest, load_manifests
+from ..settings import TaskLinkSettings
+from ._http import Redactor, VendorHttp
+from .base import VendorAdapter, VendorSettings
+
+Mode = Literal["live", "sandbox"]
+
+
+def load_object(ref: str) -> Any:
+    module_name, _, attr = ref.partition(":")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+@dataclass
+class VendorRuntime:
+    manifest: VendorManifest
+    mode: Mode
+    settings: VendorSettings
+    adapter_cls: type[VendorAdapter]
+    adapter: VendorAdapter | None = None
+    sandbox_app: Any = None
+    client: httpx2.AsyncClient | None = None
+    lock: anyio.Lock = field(default_factory=anyio.Lock)
+
+    @property
+    def name(self) -> str:
+        return self.manifest.name
+
+
+class Vendors:
+    def __init__(self, app: TaskLinkSettings, runtimes: dict[str, VendorRuntime]) -> None:
+        self.app = app
+        self.runtimes = runtimes
+
+    @classmethod
+    def configure(cls, app: TaskLinkSettings) -> Vendors:
+        """Read every vendor's settings; fail with one clear message on partial configuration."""
+
+        manifests = load_manifests()
+        unknown = [v for v in app.vendors if v not in manifests]
+        if unknown:
+            raise ConfigurationError(
+                f"TASKLINK_VENDORS names unknown vendors {unknown}", allowed=list(manifests)
+            )
+        problems: list[str] = []
+        runtimes: dict[str, VendorRuntime] = {}
+        for name, manifest in manifests.items():
+            if app.vendors and name not in app.vendors:
+                continue
+            adapter_cls: type[VendorAdapter] = load_object(manifest.adapter)
+            settings = adapter_cls.settings_class()
+            present = settings.present_credentials()
+            mode: Mode = "live" if present and not app.sandbox else "sandbox"
+            if mode == "live":
+                missing = [settings.env_name(f) for f in settings.credential_fields if f not in present]
+                if missing:
+                    problems.append(
+                        f"{manifest.title}: set {', '.join(missing)} as well "
+                        f"(or unset {', '.join(settings.env_name(f) for f in present)} to use the sandbox)"
+                    )
+                problems.extend(f"{manifest.title}: {p}" for p in settings.validate_live())
+            else:
+                settings = adapter_cls.sandbox_settings(app)
+            runtimes[name] = VendorRuntime(manifest=manifest, mode=mode, settings=settings, adapter_cls=adapter_cls)
+        if problems:
+            raise ConfigurationError("Vendor configuration is incomplete: " + "; ".join(problems))
+        return cls(app, runtimes)
+
+    def names(self) -> list[str]:
+        return list(self.runtimes)
+
+    def runtime(self, vendor: str) -> VendorRuntime:
+        try:
+            return self.runtimes[vendor]
+        except KeyError:
+            raise InvalidInput(f"unknown or disabled vendor {vendor!r}", field="vendor", allowed=self.names()) from None
+
+    def secret_values(self) -> list[str]:
+        out: list[str] = []
+        for rt in self.runtimes.values():
+            if rt.mode == "live":
+                out.extend(rt.settings.secret_values())
+        return out
+
+    async def adapter(self, vendor: str) -> VendorAdapter:
+        rt = self.runtime(vendor)
+        if rt.adapter is not None:
+            return rt.adapter
+        async with rt.lock:
+            if rt.adapter is None:
+                rt.adapter = self._build(rt)
+        return rt.adapter
+
+    def _build(self, rt: VendorRuntime) -> VendorAdapter:
+        transport: httpx2.AsyncBaseTransport | None = None
+        if rt.mode == "sandbox":
+            factory = load_object(rt.manifest.sandbox)
+            rt.sandbox_app = factory(self.app.state_path("sandbox") / f"{rt.name}.sqlite3")
+            transport = httpx2.ASGITransport(app=rt.sandbox_app)
+        timeout = httpx2.Timeout(self.app.http_timeout, connect=min(10.0, self.app.http_timeout))
+        rt.client = httpx2.AsyncClient(
+            base_url=rt.settings.api_base_url(),
+            headers={"Accept": "application/json", "User-Agent": "tasklink/0.1"}
+            | rt.adapter_cls.client_headers(rt.settings),
+            auth=rt.adapter_cls.client_auth(rt.settings),
+            timeout=timeout,
+            transport=transport,
+            follow_redirects=False,
+            limits=httpx2.Limits(max_connections=20, max_keepalive_connections=10),
+        )
+        http = VendorHttp(
+            vendor_title=rt.manifest.title,
+            client=rt.client,
+            redactor=Redactor(rt.settings.secret_values()),
+            parse_error=rt.adapter_cls.parse_error,
+        )
+        return rt.adapter_cls(manifest=rt.manifest, http=http, settings=rt.settings, app=self.app)
+
+    async def aclose(self) -> None:
+        for rt in self.runtimes.values():
+            if rt.client is not None:
+                await rt.client.aclose()
+                rt.client = None
+                rt.adapter = None
+            if rt.sandbox_app is not None:
+                rt.sandbox_app.state.sandbox.store.close()
+                rt.sandbox_app = None
