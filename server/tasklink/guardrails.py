@@ -68,12 +68,14 @@ class ConfirmTokens:
             op, ven, tgt, expires = json.loads(body)
         except (ValueError, TypeError) as exc:
             raise InvalidInput(
-                "confirm_token is not a token tasklink issued", field="confirm_token",
+                "confirm_token is not a token tasklink issued",
+                field="confirm_token",
                 hint="call without confirm to get a preview and a fresh token",
             ) from exc
         if not hmac.compare_digest(signature, self._sign(body)):
             raise InvalidInput(
-                "confirm_token is not valid here (wrong signature)", field="confirm_token",
+                "confirm_token is not valid here (wrong signature)",
+                field="confirm_token",
                 hint="call without confirm to get a preview and a fresh token",
             )
         if (op, ven, tgt) != (operation, vendor, target):
@@ -83,6 +85,7 @@ class ConfirmTokens:
             )
         if int(expires) < self._clock():
             raise InvalidInput(
-                "confirm_token has expired (tokens last 10 minutes)", field="confirm_token",
+                "confirm_token has expired (tokens last 10 minutes)",
+                field="confirm_token",
                 hint="call without confirm to get a fresh preview and token",
             )

@@ -68,9 +68,7 @@ def parse_due(value: str | None, *, tz: str, field: str = "due") -> Due | None:
     except ValueError as exc:
         raise InvalidInput(f"{value!r} is not an ISO 8601 date or datetime", field=field, allowed=allowed) from exc
     if instant.tzinfo is None or instant.utcoffset() is None:
-        raise InvalidInput(
-            f"{value!r} has no UTC offset, so the instant is ambiguous", field=field, allowed=allowed
-        )
+        raise InvalidInput(f"{value!r} has no UTC offset, so the instant is ambiguous", field=field, allowed=allowed)
     if not (date(1900, 1, 1) <= instant.date() <= date(2200, 1, 1)):
         raise InvalidInput(f"{value!r} is out of range", field=field, allowed=["years 1900-2200"])
     return Due(instant=instant, date_only=False)

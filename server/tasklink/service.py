@@ -310,7 +310,10 @@ class TaskLink:
         await adapter.delete_task(task_id)
         title = self.vendors.runtime(vendor).manifest.title
         return DeleteResult(
-            vendor=vendor, target=f"task {task_id}", deleted=True, message=f"Deleted {title} task {task_id} '{task.title}'."
+            vendor=vendor,
+            target=f"task {task_id}",
+            deleted=True,
+            message=f"Deleted {title} task {task_id} '{task.title}'.",
         )
 
 

@@ -34,6 +34,9 @@ class TaskLinkSettings(BaseSettings):
         None, description="Key that signs delete confirmations; set the same value on every worker."
     )
     http_timeout: float = Field(30.0, gt=0, description="Seconds for one vendor HTTP request.")
+    retry_attempts: int = Field(4, ge=1, le=10, description="Tries per retryable vendor request.")
+    retry_after_cap: float = Field(60.0, ge=0, description="Longest Retry-After tasklink waits out.")
+    call_deadline: float = Field(90.0, gt=0, description="Upper bound on retrying one request, seconds.")
     read_only: bool = Field(False, description="Only read tools are listed and callable.")
     tools: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Allow-list of tools.")
     exclude_tools: Annotated[list[str], NoDecode] = Field(default_factory=list)

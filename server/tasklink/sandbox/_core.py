@@ -92,13 +92,14 @@ class SandboxStore:
             self._db.execute("UPDATE docs SET deleted=1 WHERE kind=? AND id=?", (kind, str(id)))
 
     def all(self, kind: str, *, include_deleted: bool = False) -> list[Json]:
-        sql = "SELECT body FROM docs WHERE kind=?" + ("" if include_deleted else " AND deleted=0") + " ORDER BY seq"
+        live = "" if include_deleted else " AND deleted=0"
+        sql = f"SELECT body FROM docs WHERE kind=?{live} ORDER BY seq"  # noqa: S608 - constant fragments only
         with self._lock:
             rows = self._db.execute(sql, (kind,)).fetchall()
         return [json.loads(r[0]) for r in rows]
 
     def count(self, kind: str, *, include_deleted: bool = False) -> int:
-        sql = "SELECT COUNT(*) FROM docs WHERE kind=?" + ("" if include_deleted else " AND deleted=0")
+        sql = "SELECT COUNT(*) FROM docs WHERE kind=?" + ("" if include_deleted else " AND deleted=0")  # noqa: S608
         with self._lock:
             return int(self._db.execute(sql, (kind,)).fetchone()[0])
 
@@ -181,7 +182,9 @@ class SandboxState:
         return [
             r
             for r in self.requests
-            if (method is None or r.method == method) and r.path.startswith(path_prefix) and not r.path.startswith("/_sandbox")
+            if (method is None or r.method == method)
+            and r.path.startswith(path_prefix)
+            and not r.path.startswith("/_sandbox")
         ]
 
 
@@ -255,7 +258,13 @@ def sandbox_app(vendor: str, store: SandboxStore, routes: Sequence[BaseRoute]) -
     async def list_requests(request: Request) -> Response:
         return JSONResponse(
             [
-                {"method": r.method, "path": r.path, "query": r.query, "status": r.status, "headers": r.headers}
+                {
+                    "method": r.method,
+                    "path": r.path,
+                    "query": r.query,
+                    "status": r.status,
+                    "headers": r.headers,
+                }
                 for r in state.requests
             ]
         )
@@ -275,7 +284,7 @@ def sandbox_app(vendor: str, store: SandboxStore, routes: Sequence[BaseRoute]) -
     ]
     app = Starlette(routes=[*internal, *routes])
     app.state.sandbox = state
-    app.add_middleware(_LogAndFaults, state=state)  # type: ignore[arg-type]
+    app.add_middleware(_LogAndFaults, state=state)
     return app
 
 

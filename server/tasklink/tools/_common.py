@@ -88,15 +88,18 @@ class ToolSpec:
 # -- confirmation -------------------------------------------------------------------------
 
 
-class Approval(BaseModel):
+class Gate(BaseModel):
+    """How a destructive call was cleared: by the user (Approval) or not yet (NoElicitation)."""
+
+
+class Approval(Gate):
     """What the user is asked in an elicitation."""
 
     confirm: bool = Field(description="Yes, delete it.")
 
 
-@dataclass(frozen=True)
-class NoElicitation:
-    """The client cannot be asked: fall back to preview → confirm_token."""
+class NoElicitation(Gate):
+    """The client cannot be asked (or a token was given): fall back to preview → confirm_token."""
 
 
 def can_elicit(ctx: Context[Any, Any]) -> bool:

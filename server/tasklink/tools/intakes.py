@@ -15,14 +15,15 @@ from ..models import (
     ListIntakesRequest,
     UpdateIntakeRequest,
 )
-from ._common import Approval, NoElicitation, ToolSpec, ask_or_fallback, boundary, service
+from ._common import Approval, Gate, NoElicitation, ToolSpec, ask_or_fallback, boundary, service
 
 Priority = Literal["LOW", "MEDIUM", "HIGH"]
 IntakeStatus = Literal["DRAFT", "PENDING", "IN_PROGRESS", "BLOCKED", "COMPLETED", "DISCARDED"]
 IntakeId = Annotated[int, Field(ge=1, description="SpotDraft intake id.")]
 Due = Annotated[str | None, Field(description="YYYY-MM-DD (17:00 in TASKLINK_TIMEZONE) or ISO datetime with offset.")]
 Participants = Annotated[
-    list[IntakeAssigneeInput], Field(max_length=50, description="People on the intake, each assigned_to or collaborator.")
+    list[IntakeAssigneeInput],
+    Field(max_length=50, description="People on the intake, each assigned_to or collaborator."),
 ]
 
 
@@ -70,7 +71,12 @@ async def list_intakes(
 ) -> IntakePage:
     """List SpotDraft intakes (newest first), filtered and paged."""
     req = ListIntakesRequest(
-        page=page, limit=limit, query=query, status=list(status or []), priority=list(priority or []), sort=sort
+        page=page,
+        limit=limit,
+        query=query,
+        status=list(status or []),
+        priority=list(priority or []),
+        sort=sort,
     )
     return await service(ctx).list_intakes(req)
 
@@ -135,7 +141,7 @@ async def _ask_delete_intake(
 async def delete_intake(
     ctx: Context[Any, Any],
     intake_id: IntakeId,
-    approval: Annotated[ElicitationResult[Approval], Resolve(_ask_delete_intake)],
+    approval: Annotated[ElicitationResult[Gate], Resolve(_ask_delete_intake)],
     confirm: Annotated[bool, Field(description="True only after the user agreed to the preview.")] = False,
     confirm_token: Annotated[str | None, Field(max_length=400, description="Token from the preview.")] = None,
 ) -> DeleteResult:

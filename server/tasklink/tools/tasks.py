@@ -16,7 +16,7 @@ from ..models import (
     TaskPage,
     UpdateTaskRequest,
 )
-from ._common import Approval, NoElicitation, ToolSpec, VendorArg, ask_or_fallback, boundary, service
+from ._common import Approval, Gate, NoElicitation, ToolSpec, VendorArg, ask_or_fallback, boundary, service
 
 TaskId = Annotated[str, Field(min_length=1, max_length=200, description="The vendor's task id.")]
 Due = Annotated[str | None, Field(description="YYYY-MM-DD (17:00 in TASKLINK_TIMEZONE) or ISO datetime with offset.")]
@@ -29,7 +29,8 @@ Assignees = Annotated[
     Field(max_length=25, description="Person ids (see find_people); SpotDraft also takes {role_id}."),
 ]
 VendorFields = Annotated[
-    dict[str, Any] | None, Field(description="Vendor-only fields; list_vendors shows which each vendor takes.")
+    dict[str, Any] | None,
+    Field(description="Vendor-only fields; list_vendors shows which each vendor takes."),
 ]
 
 
@@ -47,7 +48,9 @@ async def create_task(
     description: Annotated[str | None, Field(max_length=20000)] = None,
     due: Due = None,
     assignees: Assignees = None,
-    priority: Annotated[str | None, Field(max_length=50, description="SpotDraft intake tasks: LOW|MEDIUM|HIGH.")] = None,
+    priority: Annotated[
+        str | None, Field(max_length=50, description="SpotDraft intake tasks: LOW|MEDIUM|HIGH.")
+    ] = None,
     status: Status = None,
     intake_id: Annotated[int | None, Field(ge=1, description="SpotDraft: make this a task on that intake.")] = None,
     vendor_fields: VendorFields = None,
@@ -148,7 +151,7 @@ async def delete_task(
     ctx: Context[Any, Any],
     vendor: VendorArg,
     task_id: TaskId,
-    approval: Annotated[ElicitationResult[Approval], Resolve(_ask_delete_task)],
+    approval: Annotated[ElicitationResult[Gate], Resolve(_ask_delete_task)],
     confirm: Annotated[bool, Field(description="True only after the user agreed to the preview.")] = False,
     confirm_token: Annotated[str | None, Field(max_length=400, description="Token from the preview.")] = None,
 ) -> DeleteResult:
@@ -158,7 +161,10 @@ async def delete_task(
         isinstance(approval.data, Approval) and not approval.data.confirm
     ):
         return DeleteResult(
-            vendor=vendor, target=f"task {task_id}", deleted=False, message="The user declined; nothing was deleted."
+            vendor=vendor,
+            target=f"task {task_id}",
+            deleted=False,
+            message="The user declined; nothing was deleted.",
         )
     if isinstance(approval.data, Approval):
         return await tl.delete_task(vendor, task_id, confirm_token=None, elicited=True)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx2
+import stamina
 
 from ..errors import (
     NotFound,
@@ -44,10 +45,16 @@ class VendorRequest:
     headers: dict[str, str] = field(default_factory=dict)
     #: what the request does, for error messages ("create intake")
     action: str = ""
+    #: a write that carries an idempotency key the vendor honours, so resending cannot duplicate it
+    retry_safe: bool = False
 
     @property
     def is_write(self) -> bool:
         return self.method.upper() not in SAFE_METHODS
+
+    @property
+    def may_retry(self) -> bool:
+        return not self.is_write or self.retry_safe
 
 
 @dataclass
@@ -106,6 +113,17 @@ class Redactor:
         return {k: (REDACTED if k.lower() in sensitive else self(v)) for k, v in headers.items()}
 
 
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Reads, and writes that carry an honoured idempotency key, are retried; nothing else."""
+
+    attempts: int = 4
+    retry_after_cap: float = 60.0
+    deadline: float = 90.0
+    wait_initial: float = 0.25
+    wait_max: float = 8.0
+
+
 class VendorHttp:
     """Sends `VendorRequest`s for one vendor and maps every failure to a TaskLinkError."""
 
@@ -116,13 +134,45 @@ class VendorHttp:
         client: httpx2.AsyncClient,
         redactor: Redactor,
         parse_error: ErrorParser = generic_error_detail,
+        retry: RetryPolicy | None = None,
     ) -> None:
         self.vendor_title = vendor_title
         self.client = client
         self.redact = redactor
         self.parse_error = parse_error
+        self.retry = retry or RetryPolicy()
+        #: the waits (seconds) the last retried request asked for; for tests and diagnostics
+        self.waits: list[float] = []
 
     async def send(self, request: VendorRequest, *, ok: Iterable[int] = (200,)) -> httpx2.Response:
+        ok = tuple(ok)
+        if not request.may_retry or self.retry.attempts <= 1:
+            return await self._send_once(request, ok)
+        self.waits = []
+        async for attempt in stamina.retry_context(
+            on=self._backoff,
+            attempts=self.retry.attempts,
+            timeout=self.retry.deadline,
+            wait_initial=self.retry.wait_initial,
+            wait_max=self.retry.wait_max,
+        ):
+            with attempt:
+                return await self._send_once(request, ok)
+        raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
+
+    def _backoff(self, exc: Exception) -> bool | float:
+        """Whether (and how long to wait before) retrying after `exc`."""
+
+        if isinstance(exc, RateLimited):
+            if exc.retry_after is None:
+                return True
+            if exc.retry_after > self.retry.retry_after_cap:
+                return False
+            self.waits.append(exc.retry_after)
+            return exc.retry_after
+        return isinstance(exc, VendorUnavailable | OutcomeUnknown)
+
+    async def _send_once(self, request: VendorRequest, ok: tuple[int, ...]) -> httpx2.Response:
         try:
             response = await self.client.request(
                 request.method,
@@ -135,7 +185,7 @@ class VendorHttp:
             )
         except httpx2.HTTPError as exc:
             raise self._transport_error(request, exc) from None
-        if response.status_code in set(ok):
+        if response.status_code in ok:
             return response
         raise self.error_for(request, response)
 

@@ -6,6 +6,8 @@ normalized models. It builds `VendorRequest`s and sends them through its `Vendor
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any, ClassVar
 
 import httpx2
@@ -148,6 +150,27 @@ class VendorAdapter:
             if value == vendor_value:
                 return normalized
         return None
+
+
+def encode_cursor(vendor: str, state: dict[str, Any]) -> str:
+    """An opaque list cursor: the vendor's paging state, tagged with the vendor."""
+
+    raw = json.dumps({"v": vendor, "s": state}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, vendor: str) -> dict[str, Any]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        state = data["s"]
+        owner = data["v"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InvalidInput(
+            "cursor is not one tasklink returned", field="cursor", hint="pass next_cursor exactly as returned"
+        ) from exc
+    if owner != vendor or not isinstance(state, dict):
+        raise InvalidInput(f"cursor belongs to {owner!r}, not {vendor!r}", field="cursor")
+    return state
 
 
 def reject_unknown_vendor_fields(vendor_fields: dict[str, Any], allowed: tuple[str, ...], title: str) -> None:

@@ -17,7 +17,7 @@ import httpx2
 from ..errors import ConfigurationError, InvalidInput
 from ..manifests import VendorManifest, load_manifests
 from ..settings import TaskLinkSettings
-from ._http import Redactor, VendorHttp
+from ._http import Redactor, RetryPolicy, VendorHttp
 from .base import VendorAdapter, VendorSettings
 
 Mode = Literal["live", "sandbox"]
@@ -56,9 +56,7 @@ class Vendors:
         manifests = load_manifests()
         unknown = [v for v in app.vendors if v not in manifests]
         if unknown:
-            raise ConfigurationError(
-                f"TASKLINK_VENDORS names unknown vendors {unknown}", allowed=list(manifests)
-            )
+            raise ConfigurationError(f"TASKLINK_VENDORS names unknown vendors {unknown}", allowed=list(manifests))
         problems: list[str] = []
         runtimes: dict[str, VendorRuntime] = {}
         for name, manifest in manifests.items():
@@ -130,6 +128,11 @@ class Vendors:
             client=rt.client,
             redactor=Redactor(rt.settings.secret_values()),
             parse_error=rt.adapter_cls.parse_error,
+            retry=RetryPolicy(
+                attempts=self.app.retry_attempts,
+                retry_after_cap=self.app.retry_after_cap,
+                deadline=self.app.call_deadline,
+            ),
         )
         return rt.adapter_cls(manifest=rt.manifest, http=http, settings=rt.settings, app=self.app)
 

@@ -140,7 +140,8 @@ class SpotDraftAdapter(VendorAdapter):
             node = node[key]
         renamed = {_vendor_field_to_arg(k): v for k, v in body.items()}
         return ErrorDetail(
-            message="invalid fields — " + field_errors_text(renamed), field=_vendor_field_to_arg(".".join(path))
+            message="invalid fields — " + field_errors_text(renamed),
+            field=_vendor_field_to_arg(".".join(path)),
         )
 
     # -- intakes -------------------------------------------------------------------------
@@ -328,11 +329,8 @@ class SpotDraftAdapter(VendorAdapter):
                 assignees.append(str(row["assignee_org_user"]["id"]))
             elif row.get("assignee_role"):
                 assignees.append(f"role:{row['assignee_role']['id']}")
-        links = {
-            "intake_id": str(a["entity_id"])
-            for a in data.get("task_associations") or []
-            if a.get("entity_type") == "LEGAL_INTAKE"
-        }
+        intakes = [a for a in data.get("task_associations") or [] if a.get("entity_type") == "LEGAL_INTAKE"]
+        links = {"intake_id": str(intakes[0]["entity_id"])} if intakes else {}
         return Task(
             vendor="spotdraft",
             id=str(data["id"]),
@@ -343,7 +341,7 @@ class SpotDraftAdapter(VendorAdapter):
             due=data.get("absolute_due_date"),
             description=data.get("notes") or None,
             assignees=assignees,
-            links=dict.fromkeys(["intake_id"], next(iter(links))) if links else {},
+            links=links,
             created_at=data.get("created"),
         )
 

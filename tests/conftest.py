@@ -1,0 +1,126 @@
+"""Shared fixtures: an isolated data dir, the server on its sandbox, MCP clients in both eras."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import threading
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from mcp import Client
+from mcp.server.mcpserver import MCPServer
+
+from tasklink.app import build_server
+from tasklink.manifests import load_manifests
+from tasklink.sandbox._core import SandboxState
+from tasklink.service import TaskLink
+from tasklink.settings import TaskLinkSettings
+
+VENDOR_ENV_PREFIXES = ("TASKLINK_", *(f"{name.upper()}_" for name in load_manifests()))
+
+MODES = ["auto", "legacy"]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test sees the developer's real credentials or data dir."""
+    for key in list(os.environ):
+        if key.startswith(VENDOR_ENV_PREFIXES):
+            monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("TASKLINK_DATA_DIR", str(tmp_path / "data"))
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> TaskLinkSettings:
+    return TaskLinkSettings(data_dir=tmp_path / "data", sandbox=True)
+
+
+@pytest.fixture
+def server(settings: TaskLinkSettings) -> MCPServer:
+    return build_server(settings)
+
+
+def service_of(server: MCPServer) -> TaskLink:
+    tl = server.tasklink  # type: ignore[attr-defined]
+    assert isinstance(tl, TaskLink)
+    return tl
+
+
+async def sandbox_of(server: MCPServer, vendor: str) -> SandboxState:
+    """The vendor simulator behind a server (built on first use)."""
+    tl = service_of(server)
+    await tl.vendors.adapter(vendor)
+    state = tl.vendors.runtimes[vendor].sandbox_app.state.sandbox
+    assert isinstance(state, SandboxState)
+    return state
+
+
+@pytest.fixture(params=MODES)
+async def client(request: pytest.FixtureRequest, server: MCPServer) -> AsyncIterator[Client]:
+    async with Client(server, mode=request.param) as c:
+        yield c
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ThreadedUvicorn:
+    """A real HTTP server on loopback for the duration of a test."""
+
+    def __init__(self, app: Any, port: int) -> None:
+        self.port = port
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> ThreadedUvicorn:
+        self.thread.start()
+        started = threading.Event()
+        for _ in range(500):
+            if self.server.started:
+                started.set()
+                break
+            self.thread.join(0.01)
+        assert started.is_set(), "loopback server did not start within 5 s"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@pytest.fixture
+def loopback_sandbox(tmp_path: Path) -> Iterator[tuple[ThreadedUvicorn, dict[str, str]]]:
+    """Every vendor simulator on a real loopback port, plus the env that points tasklink at it."""
+    from tasklink.sandbox.server import loopback_app
+
+    sandbox_settings = TaskLinkSettings(data_dir=tmp_path / "loopback")
+    port = free_port()
+    app, hints = loopback_app(sandbox_settings, f"http://127.0.0.1:{port}")
+    env: dict[str, str] = {}
+    for line in hints[1:]:
+        for pair in line.strip().removeprefix("export ").split():
+            key, _, value = pair.partition("=")
+            env[key] = value
+    with ThreadedUvicorn(app, port) as srv:
+        yield srv, env
+
+
+def tasklink_command() -> list[str]:
+    return [sys.executable, "-m", "tasklink"]
