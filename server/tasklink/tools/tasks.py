@@ -28,6 +28,10 @@ Assignees = Annotated[
     list[str | AssigneeRef] | None,
     Field(max_length=25, description="Person ids (see find_people); SpotDraft also takes {role_id}."),
 ]
+IdempotencyKey = Annotated[
+    str | None,
+    Field(min_length=1, max_length=255, description="Same key + same arguments = same result, never a second write."),
+]
 VendorFields = Annotated[
     dict[str, Any] | None,
     Field(description="Vendor-only fields; list_vendors shows which each vendor takes."),
@@ -54,6 +58,7 @@ async def create_task(
     status: Status = None,
     intake_id: Annotated[int | None, Field(ge=1, description="SpotDraft: make this a task on that intake.")] = None,
     vendor_fields: VendorFields = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> Task:
     """Create a task in a vendor system."""
     tl = service(ctx)
@@ -67,6 +72,7 @@ async def create_task(
         status=status,
         intake_id=intake_id,
         vendor_fields=vendor_fields or {},
+        idempotency_key=idempotency_key,
     )
     return await tl.create_task(req)
 
@@ -119,6 +125,7 @@ async def update_task(
         list[str | AssigneeRef] | None, Field(max_length=25, description="The full new list of assignee ids.")
     ] = None,
     vendor_fields: VendorFields = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> Task:
     """Change a task; only the fields given change."""
     tl = service(ctx)
@@ -131,6 +138,7 @@ async def update_task(
         status=status,
         assignees=_assignees(assignees),
         vendor_fields=vendor_fields or {},
+        idempotency_key=idempotency_key,
     )
     return await tl.update_task(req)
 
