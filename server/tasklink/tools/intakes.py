@@ -19,6 +19,8 @@ from ._common import Approval, Gate, NoElicitation, ToolSpec, ask_or_fallback, b
 
 Priority = Literal["LOW", "MEDIUM", "HIGH"]
 IntakeStatus = Literal["DRAFT", "PENDING", "IN_PROGRESS", "BLOCKED", "COMPLETED", "DISCARDED"]
+Text = Annotated[str | None, Field(max_length=20000, description="Details (plain text).")]
+PriorityArg = Annotated[Priority | None, Field(description="Default MEDIUM.")]
 IntakeId = Annotated[int, Field(ge=1, description="SpotDraft intake id.")]
 Due = Annotated[str | None, Field(description="YYYY-MM-DD (17:00 in TASKLINK_TIMEZONE) or ISO datetime with offset.")]
 Participants = Annotated[
@@ -31,11 +33,13 @@ Participants = Annotated[
 async def create_intake(
     ctx: Context[Any, Any],
     title: Annotated[str, Field(min_length=1, max_length=255, description="Intake title.")],
-    description: Annotated[str | None, Field(max_length=20000)] = None,
-    priority: Priority | None = None,
+    description: Text = None,
+    priority: PriorityArg = None,
     due: Due = None,
     workflow_id: Annotated[int | None, Field(ge=1, description="INTAKE_WORKFLOW id; default from config.")] = None,
-    assignees: Participants | None = None,
+    assignees: Annotated[
+        list[IntakeAssigneeInput] | None, Field(max_length=50, description="People to assign or add as collaborators.")
+    ] = None,
     metadata: Annotated[dict[str, Any] | None, Field(description="Free key-value metadata.")] = None,
 ) -> Intake:
     """Open a SpotDraft legal intake (a request for legal work)."""
@@ -62,12 +66,14 @@ async def get_intake(ctx: Context[Any, Any], intake_id: IntakeId) -> Intake:
 async def list_intakes(
     ctx: Context[Any, Any],
     query: Annotated[str | None, Field(max_length=500, description="Search title, description, reference.")] = None,
-    status: list[IntakeStatus] | None = None,
-    priority: list[Priority] | None = None,
-    sort: Literal["created_at", "-created_at", "priority", "-priority", "status", "-status", "title", "-title"]
-    | None = None,
-    page: Annotated[int, Field(ge=1, le=100000)] = 1,
-    limit: Annotated[int, Field(ge=1, le=100)] = 20,
+    status: Annotated[list[IntakeStatus] | None, Field(description="Any of these statuses.")] = None,
+    priority: Annotated[list[Priority] | None, Field(description="Any of these priorities.")] = None,
+    sort: Annotated[
+        Literal["created_at", "-created_at", "priority", "-priority", "status", "-status", "title", "-title"] | None,
+        Field(description="Field to sort by; '-' = descending."),
+    ] = None,
+    page: Annotated[int, Field(ge=1, le=100000, description="1-based page.")] = 1,
+    limit: Annotated[int, Field(ge=1, le=100, description="Intakes per page.")] = 20,
 ) -> IntakePage:
     """List SpotDraft intakes (newest first), filtered and paged."""
     req = ListIntakesRequest(
@@ -85,13 +91,13 @@ async def list_intakes(
 async def update_intake(
     ctx: Context[Any, Any],
     intake_id: IntakeId,
-    title: Annotated[str | None, Field(min_length=1, max_length=255)] = None,
-    description: Annotated[str | None, Field(max_length=20000)] = None,
-    status: IntakeStatus | None = None,
-    priority: Priority | None = None,
+    title: Annotated[str | None, Field(min_length=1, max_length=255, description="New title.")] = None,
+    description: Text = None,
+    status: Annotated[IntakeStatus | None, Field(description="New status.")] = None,
+    priority: Annotated[Priority | None, Field(description="New priority.")] = None,
     due: Due = None,
     clear_due: Annotated[bool, Field(description="Remove the due date.")] = False,
-    metadata: dict[str, Any] | None = None,
+    metadata: Annotated[dict[str, Any] | None, Field(description="Replaces the metadata.")] = None,
 ) -> Intake:
     """Change an intake's fields; only the fields given change."""
     tl = service(ctx)

@@ -38,6 +38,10 @@ VendorFields = Annotated[
 ]
 
 
+Title = Annotated[str, Field(min_length=1, max_length=500, description="Task title.")]
+Text = Annotated[str | None, Field(max_length=20000, description="Details (plain text).")]
+
+
 def _assignees(values: list[str | AssigneeRef] | None) -> list[AssigneeRef] | None:
     if values is None:
         return None
@@ -48,8 +52,8 @@ def _assignees(values: list[str | AssigneeRef] | None) -> list[AssigneeRef] | No
 async def create_task(
     ctx: Context[Any, Any],
     vendor: VendorArg,
-    title: Annotated[str, Field(min_length=1, max_length=500)],
-    description: Annotated[str | None, Field(max_length=20000)] = None,
+    title: Title,
+    description: Text = None,
     due: Due = None,
     assignees: Assignees = None,
     priority: Annotated[
@@ -93,7 +97,7 @@ async def list_tasks(
     due_before: Due = None,
     text: Annotated[str | None, Field(max_length=500, description="Words in the title.")] = None,
     vendor_filters: Annotated[dict[str, Any] | None, Field(description="Vendor-only filters.")] = None,
-    limit: Annotated[int, Field(ge=1, le=100)] = 25,
+    limit: Annotated[int, Field(ge=1, le=100, description="Tasks per page.")] = 25,
     cursor: Annotated[str | None, Field(max_length=2000, description="next_cursor of the previous page.")] = None,
 ) -> TaskPage:
     """Find tasks; page with the returned next_cursor."""
@@ -117,8 +121,8 @@ async def update_task(
     ctx: Context[Any, Any],
     vendor: VendorArg,
     task_id: TaskId,
-    title: Annotated[str | None, Field(min_length=1, max_length=500)] = None,
-    description: Annotated[str | None, Field(max_length=20000)] = None,
+    title: Annotated[str | None, Field(min_length=1, max_length=500, description="New title.")] = None,
+    description: Text = None,
     due: Due = None,
     status: Status = None,
     assignees: Annotated[

@@ -20,7 +20,7 @@ async def find_people(
     ctx: Context[Any, Any],
     vendor: VendorArg,
     query: Annotated[str, Field(min_length=1, max_length=200, description="Name prefix or email.")],
-    limit: Annotated[int, Field(ge=1, le=50)] = 10,
+    limit: Annotated[int, Field(ge=1, le=50, description="Most people to return.")] = 10,
 ) -> FoundPeople:
     """Look up people to assign; use a returned id as an assignee."""
     return await service(ctx).find_people(vendor, query, limit)

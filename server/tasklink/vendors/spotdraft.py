@@ -128,6 +128,10 @@ class SpotDraftAdapter(VendorAdapter):
             message = body["message"]
             match = re.match(r"^([a-z_]+(?:\[\d+\])?(?:\.[a-z_]+)?):\s", message)
             field = _vendor_field_to_arg(match.group(1).replace("[", ".").replace("]", "")) if match else None
+            if field is None:
+                # create-domain errors name the problem only in prose
+                field = next((f for f in ("workflow", "file_ids") if f in message.lower()), None)
+                field = "workflow_id" if field == "workflow" else field
             return ErrorDetail(message=message, code=str(body["code"]), field=field)
         if set(body) == {"detail"}:
             return ErrorDetail(message=str(body["detail"]))
