@@ -60,10 +60,22 @@ class SandboxStore:
             self._db.execute("COMMIT")
 
     def next_id(self, kind: str, start: int = 1) -> int:
+        """Allocate an id; safe across processes sharing the file (two workers, one sandbox)."""
+
         with self._lock:
-            row = self._db.execute("SELECT value FROM counters WHERE kind=?", (kind,)).fetchone()
-            value = max(start, (row[0] + 1) if row else start)
-            self._db.execute("INSERT OR REPLACE INTO counters(kind, value) VALUES (?, ?)", (kind, value))
+            own_transaction = not self._db.in_transaction
+            if own_transaction:
+                self._db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._db.execute("SELECT value FROM counters WHERE kind=?", (kind,)).fetchone()
+                value = max(start, (row[0] + 1) if row else start)
+                self._db.execute("INSERT OR REPLACE INTO counters(kind, value) VALUES (?, ?)", (kind, value))
+            except BaseException:
+                if own_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+            if own_transaction:
+                self._db.execute("COMMIT")
             return value
 
     def put(self, kind: str, id: str | int, body: Json, *, deleted: bool = False) -> None:
