@@ -1,0 +1,745 @@
+"""Lightfield simulator: CRM tasks, task definitions and workspace members, as documented.
+
+Contract: lightfield-tasks-api-openapi.yml (task create/list/retrieve/update/definitions), the
+member list of the full OpenAPI file, the API conventions (idempotency, rate limits, list
+index, error envelope) and the SDK's soft delete. Behaviour worth knowing:
+
+- `Authorization: Bearer <key>` (401) and `Lightfield-Version: 2026-03-01` (400 `version_header`)
+  on every request; a body without `Content-Type: application/json` answers 415.
+- Create answers 200; writes take bare values, reads wrap them (`{value, valueType}`, relationships
+  `{cardinality, objectType, values}`); `additionalProperties: false` → 400 `unknown_field` + `param`.
+- Error bodies follow the errors page: `{"error": {type, message, code?, param?}}`.
+- `Idempotency-Key` (≤ 255 chars, 24 h, per operation type): a replay returns the original
+  response, a duplicate while the first is in flight answers 409 `idempotency_conflict`, and a
+  failed original is not cached.
+- 25 requests/s per category (Write, Read, Search) with `X-RateLimit-*` headers; 429 + `Retry-After`.
+- Lists are served from a search index that lags writes by `index_lag` seconds; `catch_up()`
+  indexes everything now. The clock is injectable so tests never sleep.
+- DELETE is a soft delete that returns the record; trashed tasks are hidden from retrieve and
+  update (404) and from the default list (`status=trashed` shows them). Deleting a trashed task
+  again is a no-op that returns the record.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+import anyio
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ._core import Json, SandboxStore, sandbox_app
+
+API_KEY = "sk_lf_sandbox_tasklink_0001"
+API_VERSION = "2026-03-01"
+STATUSES = ("TODO", "IN_PROGRESS", "COMPLETE", "CANCELLED")
+APP_URL = "https://crm.lightfield.app/crm"
+IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+IDEMPOTENCY_KEY_MAX = 255
+PAGE_MAX = 25
+RELATIONSHIP_WRITE_MAX = 25
+DEFAULT_RATE_LIMIT = 25
+DEFAULT_INDEX_LAG = 0.5
+#: the member a workspace key acts as when $createdBy is omitted
+KEY_OWNER = "mem_sam0001"
+
+MEMBERS: list[Json] = [
+    {"id": "mem_sam0001", "first": "Sam", "last": "Okafor", "email": "sam@northwind.example", "role": "Admin"},
+    {"id": "mem_priya02", "first": "Priya", "last": "Natarajan", "email": "priya@northwind.example", "role": "Member"},
+    {"id": "mem_dana003", "first": "Dana", "last": "Whitfield", "email": "dana@northwind.example", "role": "Member"},
+]
+#: related records a task may point at, by object type
+RECORDS: dict[str, dict[str, str]] = {
+    "member": {m["id"]: f"{m['first']} {m['last']}" for m in MEMBERS},
+    "account": {"acc_acme001": "Acme Corp", "acc_globex02": "Globex"},
+    "opportunity": {"opp_acme_renewal": "Acme renewal 2027"},
+    "contact": {"con_wile001": "Wile E. Coyote"},
+    "note": {},
+}
+
+FIELD_DEFINITIONS: dict[str, Json] = {
+    "$title": {"id": "fd_task_title", "label": "Title", "description": "Title of the task.", "valueType": "TEXT",
+               "readOnly": False, "typeConfiguration": {}},
+    "$status": {"id": "fd_task_status", "label": "Status", "description": "Task status.",
+                "valueType": "SINGLE_SELECT", "readOnly": False,
+                "typeConfiguration": {"options": [{"id": f"opt_task_{s.lower()}", "label": s} for s in STATUSES]}},
+    "$description": {"id": "fd_task_description", "label": "Description",
+                     "description": "Description of the task in markdown format.", "valueType": "MARKDOWN",
+                     "readOnly": False, "typeConfiguration": {}},
+    "$dueAt": {"id": "fd_task_due_at", "label": "Due", "description": "Due date as an ISO 8601 datetime string.",
+               "valueType": "DATETIME", "readOnly": False, "typeConfiguration": {}},
+}  # fmt: skip
+RELATIONSHIP_DEFINITIONS: dict[str, Json] = {
+    "$assignedTo": {"id": "rd_task_assigned_to", "label": "Assigned to", "cardinality": "HAS_ONE",
+                    "objectType": "member", "description": "The member this task is assigned to."},
+    "$account": {"id": "rd_task_account", "label": "Account", "cardinality": "HAS_ONE",
+                 "objectType": "account", "description": "The account this task belongs to."},
+    "$opportunity": {"id": "rd_task_opportunity", "label": "Opportunity", "cardinality": "HAS_ONE",
+                     "objectType": "opportunity", "description": "The opportunity this task is associated with."},
+    "$createdBy": {"id": "rd_task_created_by", "label": "Created by", "cardinality": "HAS_ONE",
+                   "objectType": "member", "description": "The member who created this task."},
+    "$note": {"id": "rd_task_note", "label": "Notes", "cardinality": "HAS_MANY", "objectType": "note",
+              "description": "Notes on this task (read-only; manage notes via their own relationships)."},
+    "champion": {"id": "rd_task_champion", "label": "Champion", "cardinality": "HAS_ONE",
+                 "objectType": "contact", "description": "Custom: the customer contact driving this task."},
+}  # fmt: skip
+READ_ONLY_RELATIONSHIPS = ("$note",)
+FIELD_VALUE_TYPES = {k: v["valueType"] for k, v in FIELD_DEFINITIONS.items()}
+#: list filter operators by value type (relationships take `contains`/`equal` on their definition slug)
+OPERATORS: dict[str, tuple[str, ...]] = {
+    "TEXT": ("equal", "startsWith", "contains"),
+    "MARKDOWN": ("contains",),
+    "SINGLE_SELECT": ("equal",),
+    "DATETIME": ("equal", "greaterThan", "greaterThanOrEqual", "lessThan", "lessThanOrEqual"),
+    "RELATIONSHIP": ("equal", "contains"),
+}
+FILTER_PARAM = re.compile(r"^(?P<key>[^\[\]]+)\[(?P<neg>-?)(?P<op>[A-Za-z]+)\]$")
+
+
+def _iso(instant: float) -> str:
+    return datetime.fromtimestamp(instant, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _parse_datetime(value: str) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+class ApiError(Exception):
+    """One Lightfield error answer; rendered in the documented `{"error": {...}}` envelope."""
+
+    TYPES: ClassVar[dict[int, str]] = {
+        400: "bad_request",
+        401: "unauthorized",
+        403: "forbidden",
+        404: "not_found",
+        409: "conflict",
+        415: "unsupported_media_type",
+        422: "unprocessable_content",
+        429: "too_many_requests",
+    }
+
+    def __init__(
+        self, status: int, message: str, *, code: str | None = None, param: str | None = None, type: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body: Json = {"type": type or self.TYPES.get(status, "internal_server_error"), "message": message}
+        if code is not None:
+            self.body["code"] = code
+        if param is not None:
+            self.body["param"] = param
+
+    def response(self, headers: dict[str, str] | None = None) -> JSONResponse:
+        return JSONResponse({"error": self.body}, status_code=self.status, headers=headers)
+
+
+def bad_request(message: str, code: str, param: str | None = None) -> ApiError:
+    return ApiError(400, message, code=code, param=param)
+
+
+@dataclass
+class Bucket:
+    """A token bucket: `limit` requests, refilled at `limit` per second."""
+
+    limit: float
+    tokens: float
+    updated: float
+
+    def take(self, now: float) -> tuple[bool, dict[str, str], float]:
+        self.tokens = min(self.limit, self.tokens + (now - self.updated) * self.limit)
+        self.updated = now
+        allowed = self.tokens >= 1
+        if allowed:
+            self.tokens -= 1
+        full_at = now + (self.limit - self.tokens) / self.limit
+        headers = {
+            "X-RateLimit-Limit": str(int(self.limit)),
+            "X-RateLimit-Remaining": str(int(self.tokens)),
+            "X-RateLimit-Reset": str(math.ceil(full_at)),
+        }
+        wait = 0.0 if allowed else (1 - self.tokens) / self.limit
+        return allowed, headers, wait
+
+
+class LightfieldSandbox:
+    """State and behaviour of the simulator; reachable as `app.state.lightfield`."""
+
+    def __init__(
+        self,
+        store: SandboxStore,
+        *,
+        index_lag: float = DEFAULT_INDEX_LAG,
+        rate_limit: int = DEFAULT_RATE_LIMIT,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.index_lag = index_lag
+        self.rate_limit = rate_limit
+        self.clock = clock
+        self._buckets: dict[str, Bucket] = {}
+        self._lock = threading.Lock()
+        self._in_flight: set[str] = set()
+        #: tests: when set, writes pause after claiming their idempotency key until `hold` is set
+        self.hold: anyio.Event | None = None
+        self.held: anyio.Event | None = None
+
+    # -- test controls -------------------------------------------------------------------
+
+    def catch_up(self) -> int:
+        """Index every pending write now, whatever the lag; returns how many were applied."""
+
+        return self._apply_index(until=math.inf)
+
+    def task_count(self, *, include_trashed: bool = False) -> int:
+        return self.store.count("task", include_deleted=include_trashed)
+
+    # -- request plumbing ----------------------------------------------------------------
+
+    def _check_common(self, request: Request, category: str) -> dict[str, str]:
+        """Auth, version header and rate limit; returns the rate-limit headers for the answer."""
+
+        auth = request.headers.get("authorization", "")
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise ApiError(401, "Missing API key. Send Authorization: Bearer <key>.")
+        if token != API_KEY:
+            raise ApiError(401, "Invalid API key.")
+        if request.headers.get("lightfield-version") != API_VERSION:
+            raise bad_request(
+                f"The Lightfield-Version header is missing or invalid. Send Lightfield-Version: {API_VERSION}.",
+                "version_header",
+                "Lightfield-Version",
+            )
+        now = self.clock()
+        with self._lock:
+            bucket = self._buckets.get(category)
+            if bucket is None or bucket.limit != self.rate_limit:
+                bucket = self._buckets[category] = Bucket(self.rate_limit, self.rate_limit, now)
+            allowed, headers, wait = bucket.take(now)
+        if not allowed:
+            headers["Retry-After"] = str(max(1, math.ceil(wait)))
+            raise _RateLimited(headers)
+        return headers
+
+    async def _json_body(self, request: Request) -> Any:
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != "application/json":
+            raise ApiError(415, "Request bodies must be JSON: send Content-Type: application/json.")
+        raw = await request.body()
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            raise bad_request("The request body is not valid JSON.", "invalid_type") from None
+        if not isinstance(body, dict):
+            raise bad_request("The request body must be a JSON object.", "invalid_type")
+        return body
+
+    async def _handle(self, request: Request, category: str, run: Callable[[], Any]) -> Response:
+        headers: dict[str, str] = {}
+        try:
+            headers = self._check_common(request, category)
+            status, body = await run()
+        except _RateLimited as limited:
+            return JSONResponse(
+                {"error": {"type": "too_many_requests", "message": "Rate limit exceeded. Please try again later."}},
+                status_code=429,
+                headers=limited.headers,
+            )
+        except ApiError as err:
+            return err.response(headers)
+        return JSONResponse(body, status_code=status, headers=headers)
+
+    async def _idempotent(self, request: Request, operation: str, write: Callable[[], Any]) -> tuple[int, Json]:
+        """Run `write` at most once per Idempotency-Key; replay the first success."""
+
+        key = request.headers.get("idempotency-key")
+        if key is None:
+            return await write()  # type: ignore[no-any-return]
+        if len(key) > IDEMPOTENCY_KEY_MAX:
+            raise bad_request(
+                f"The Idempotency-Key header exceeds the maximum length ({IDEMPOTENCY_KEY_MAX} characters).",
+                "idempotency_key_too_long",
+                "Idempotency-Key",
+            )
+        slot = f"{operation}:{key}"
+        cached = self.store.get("idempotency", slot)
+        if cached is not None and self.clock() - cached["at"] < IDEMPOTENCY_TTL_SECONDS:
+            return int(cached["status"]), cached["body"]
+        with self._lock:
+            if slot in self._in_flight:
+                raise ApiError(
+                    409,
+                    "An operation with this idempotency key is already in progress. Please wait and retry.",
+                    type="idempotency_conflict",
+                )
+            self._in_flight.add(slot)
+        try:
+            if self.hold is not None:
+                if self.held is not None:
+                    self.held.set()
+                await self.hold.wait()
+            status, body = await write()
+            self.store.put("idempotency", slot, {"status": status, "body": body, "at": self.clock()})
+            return status, body
+        finally:
+            with self._lock:
+                self._in_flight.discard(slot)
+
+    # -- rendering -----------------------------------------------------------------------
+
+    @staticmethod
+    def render(task: Json) -> Json:
+        fields = {
+            key: {"value": task["fields"].get(key), "valueType": value_type}
+            for key, value_type in FIELD_VALUE_TYPES.items()
+        }
+        relationships = {}
+        for key, ids in task["relationships"].items():
+            definition = RELATIONSHIP_DEFINITIONS[key]
+            relationships[key] = {
+                "cardinality": definition["cardinality"].lower(),
+                "objectType": definition["objectType"],
+                "values": list(ids),
+            }
+        return {
+            "id": task["id"],
+            "createdAt": task["createdAt"],
+            "updatedAt": task["updatedAt"],
+            "httpLink": f"{APP_URL}/tasks/{task['id']}",
+            "externalId": None,
+            "fields": fields,
+            "relationships": relationships,
+        }
+
+    # -- search index --------------------------------------------------------------------
+
+    def _queue_index(self, task: Json, *, trashed: bool) -> None:
+        seq = self.store.next_id("index_seq")
+        entry = {"seq": seq, "task": task, "trashed": trashed, "visible_at": self.clock() + self.index_lag}
+        self.store.put("index_pending", seq, entry)
+
+    def _apply_index(self, until: float) -> int:
+        """Move pending writes whose time has come into the index, oldest first."""
+
+        applied = 0
+        with self.store.transaction():
+            for entry in self.store.all("index_pending"):
+                if entry["visible_at"] > until:
+                    continue
+                task = entry["task"]
+                self.store.put("index", task["id"], {"task": task, "trashed": entry["trashed"]})
+                self.store.delete("index_pending", entry["seq"])
+                applied += 1
+        return applied
+
+    # -- validation ----------------------------------------------------------------------
+
+    @staticmethod
+    def _check_top_level(body: Json, *, create: bool) -> None:
+        for key in body:
+            if key not in ("fields", "relationships"):
+                raise bad_request(f"Unknown field '{key}'.", "unknown_field", key)
+        if create:
+            for key in ("fields", "relationships"):
+                if key not in body:
+                    raise bad_request(f"'{key}' is required.", "parameter_missing", key)
+        for key in ("fields", "relationships"):
+            if key in body and not isinstance(body[key], dict):
+                raise bad_request(f"'{key}' must be an object.", "invalid_type", key)
+
+    @staticmethod
+    def _check_fields(fields: Json, *, create: bool) -> Json:
+        for key in fields:
+            if key not in FIELD_DEFINITIONS:
+                raise bad_request(
+                    f"Unknown field '{key}' for tasks. Tasks only support the documented system fields: "
+                    + ", ".join(FIELD_DEFINITIONS)
+                    + ".",
+                    "unknown_field",
+                    f"fields.{key}",
+                )
+        if create:
+            for key in ("$title", "$status"):
+                if key not in fields:
+                    raise bad_request(f"fields.{key} is required.", "parameter_missing", f"fields.{key}")
+        out: Json = {}
+        for key, value in fields.items():
+            param = f"fields.{key}"
+            if value is None:
+                if key in ("$title", "$status"):
+                    raise bad_request(f"{param} cannot be null.", "invalid_type", param)
+                out[key] = None
+                continue
+            if not isinstance(value, str):
+                raise bad_request(f"{param} must be a string.", "invalid_type", param)
+            if key == "$title" and not value.strip():
+                raise bad_request(f"{param} must not be empty.", "invalid_type", param)
+            if key == "$status" and value not in STATUSES:
+                raise bad_request(
+                    f"{param} must be one of {', '.join(STATUSES)}; got '{value}'.", "invalid_type", param
+                )
+            if key == "$dueAt":
+                parsed = _parse_datetime(value)
+                if parsed is None:
+                    raise bad_request(f"{param} must be an ISO 8601 datetime string.", "invalid_type", param)
+                value = parsed.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            out[key] = value
+        return out
+
+    @staticmethod
+    def _check_ids(key: str, value: Any, param: str) -> list[str]:
+        if key not in RELATIONSHIP_DEFINITIONS:
+            raise bad_request(
+                f"Unknown relationship '{key}' for tasks. Call GET /v1/tasks/definitions for the available keys.",
+                "unknown_relationship",
+                param,
+            )
+        if key in READ_ONLY_RELATIONSHIPS:
+            raise bad_request(
+                f"The {key} relationship is read-only; manage notes via their own relationships.",
+                "invalid_configuration",
+                param,
+            )
+        ids = [value] if isinstance(value, str) else value
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise bad_request(f"{param} must be an entity ID or an array of entity IDs.", "invalid_type", param)
+        if len(ids) > RELATIONSHIP_WRITE_MAX:
+            raise ApiError(
+                422,
+                f"At most {RELATIONSHIP_WRITE_MAX} IDs may be written to a relationship per request.",
+                code="relationship_write_limit_exceeded",
+                param=param,
+            )
+        object_type = RELATIONSHIP_DEFINITIONS[key]["objectType"]
+        missing = [i for i in ids if i not in RECORDS[object_type]]
+        if missing:
+            raise bad_request(
+                f"No {object_type} found with ID(s) {', '.join(missing)}.", "relationship_entity_missing", param
+            )
+        return list(dict.fromkeys(ids))
+
+    @staticmethod
+    def _check_cardinality(key: str, ids: list[str], param: str) -> None:
+        if RELATIONSHIP_DEFINITIONS[key]["cardinality"] == "HAS_ONE" and len(ids) > 1:
+            raise bad_request(f"{key} is a has_one relationship; give one ID.", "invalid_type", param)
+
+    def _check_create_relationships(self, relationships: Json) -> dict[str, list[str]]:
+        if "$assignedTo" not in relationships:
+            raise bad_request(
+                "relationships.$assignedTo is required.", "parameter_missing", "relationships.$assignedTo"
+            )
+        out: dict[str, list[str]] = {}
+        for key, value in relationships.items():
+            param = f"relationships.{key}"
+            ids = self._check_ids(key, value, param)
+            self._check_cardinality(key, ids, param)
+            if ids:
+                out[key] = ids
+        if not out.get("$assignedTo"):
+            raise bad_request(
+                "relationships.$assignedTo needs a member ID.", "parameter_missing", "relationships.$assignedTo"
+            )
+        out.setdefault("$createdBy", [KEY_OWNER])
+        return out
+
+    def _apply_relationship_ops(self, current: dict[str, list[str]], relationships: Json) -> dict[str, list[str]]:
+        out = {k: list(v) for k, v in current.items()}
+        for key, op in relationships.items():
+            param = f"relationships.{key}"
+            self._check_ids(key, [], param)
+            if not isinstance(op, dict) or not op:
+                raise bad_request(f"{param} must be an object with add, remove or replace.", "invalid_type", param)
+            for name in op:
+                if name not in ("add", "remove", "replace"):
+                    raise bad_request(f"Unknown operation '{name}' on {param}.", "unknown_field", f"{param}.{name}")
+            ids = list(out.get(key, []))
+            if "replace" in op:
+                if op["replace"] is None:
+                    if key in ("$assignedTo", "$createdBy"):
+                        raise bad_request(f"{key} cannot be cleared.", "invalid_configuration", f"{param}.replace")
+                    ids = []
+                else:
+                    ids = self._check_ids(key, op["replace"], f"{param}.replace")
+            if "add" in op:
+                ids += [i for i in self._check_ids(key, op["add"], f"{param}.add") if i not in ids]
+            if "remove" in op:
+                removed = self._check_ids(key, op["remove"], f"{param}.remove")
+                ids = [i for i in ids if i not in removed]
+            self._check_cardinality(key, ids, param)
+            if key == "$assignedTo" and not ids:
+                raise bad_request("A task must stay assigned to a member.", "invalid_configuration", param)
+            if ids:
+                out[key] = ids
+            else:
+                out.pop(key, None)
+        return out
+
+    # -- tasks ---------------------------------------------------------------------------
+
+    async def tasks(self, request: Request) -> Response:
+        if request.method == "GET":
+            return await self._handle(request, "Search", lambda: self._list_tasks(request))
+        return await self._handle(request, "Write", lambda: self._create_task(request))
+
+    async def _create_task(self, request: Request) -> tuple[int, Json]:
+        body = await self._json_body(request)
+
+        async def write() -> tuple[int, Json]:
+            self._check_top_level(body, create=True)
+            fields = self._check_fields(body["fields"], create=True)
+            relationships = self._check_create_relationships(body["relationships"])
+            now = _iso(self.clock())
+            task_id = f"tsk_{uuid.uuid4().hex[:20]}"
+            task: Json = {
+                "id": task_id,
+                "seq": self.store.next_id("task_seq"),
+                "createdAt": now,
+                "updatedAt": None,
+                "fields": {k: fields.get(k) for k in FIELD_DEFINITIONS},
+                "relationships": relationships,
+            }
+            with self.store.transaction():
+                self.store.put("task", task_id, task)
+                self._queue_index(task, trashed=False)
+            return 200, self.render(task)
+
+        return await self._idempotent(request, "create:task", write)
+
+    def _task_or_404(self, task_id: str) -> Json:
+        task = self.store.get("task", task_id)
+        if task is None:
+            raise ApiError(404, "No resource found in 'tasks' with the given ID.")
+        return task
+
+    async def task(self, request: Request) -> Response:
+        task_id = request.path_params["task_id"]
+        if request.method == "GET":
+            return await self._handle(request, "Read", lambda: self._retrieve(task_id))
+        if request.method == "DELETE":
+            return await self._handle(request, "Write", lambda: self._delete(task_id))
+        return await self._handle(request, "Write", lambda: self._update(request, task_id))
+
+    async def _retrieve(self, task_id: str) -> tuple[int, Json]:
+        return 200, self.render(self._task_or_404(task_id))
+
+    async def _update(self, request: Request, task_id: str) -> tuple[int, Json]:
+        body = await self._json_body(request)
+
+        async def write() -> tuple[int, Json]:
+            task = self._task_or_404(task_id)
+            self._check_top_level(body, create=False)
+            fields = self._check_fields(body.get("fields") or {}, create=False)
+            relationships = self._apply_relationship_ops(task["relationships"], body.get("relationships") or {})
+            task["fields"].update(fields)
+            task["relationships"] = relationships
+            task["updatedAt"] = _iso(self.clock())
+            with self.store.transaction():
+                self.store.put("task", task_id, task)
+                self._queue_index(task, trashed=False)
+            return 200, self.render(task)
+
+        return await self._idempotent(request, "update:task", write)
+
+    async def _delete(self, task_id: str) -> tuple[int, Json]:
+        task = self.store.get("task", task_id, include_deleted=True)
+        if task is None:
+            raise ApiError(404, "No resource found in 'tasks' with the given ID.")
+        if not self.store.is_deleted("task", task_id):
+            task["updatedAt"] = _iso(self.clock())
+            with self.store.transaction():
+                self.store.put("task", task_id, task, deleted=True)
+                self._queue_index(task, trashed=True)
+        return 200, self.render(task)
+
+    async def _list_tasks(self, request: Request) -> tuple[int, Json]:
+        offset, limit = _paging(request)
+        status = "active"
+        filters: list[tuple[str, bool, str, str]] = []
+        for name, value in request.query_params.multi_items():
+            if name in ("offset", "limit"):
+                continue
+            if name == "status":
+                if value not in ("active", "trashed"):
+                    raise bad_request("status must be 'active' or 'trashed'.", "invalid_type", "status")
+                status = value
+                continue
+            filters.append(_parse_filter(name, value))
+        self._apply_index(until=self.clock())
+        rows = [r for r in self.store.all("index") if r["trashed"] == (status == "trashed")]
+        rows = [r for r in rows if all(_matches(r["task"], f) for f in filters)]
+        rows.sort(key=lambda r: (r["task"]["createdAt"], r["task"]["seq"]), reverse=True)
+        page = rows[offset : offset + limit]
+        return 200, {"object": "list", "data": [self.render(r["task"]) for r in page], "totalCount": len(rows)}
+
+    async def definitions(self, request: Request) -> Response:
+        async def run() -> tuple[int, Json]:
+            return 200, {
+                "objectType": "task",
+                "fieldDefinitions": FIELD_DEFINITIONS,
+                "relationshipDefinitions": RELATIONSHIP_DEFINITIONS,
+            }
+
+        return await self._handle(request, "Read", run)
+
+    # -- members -------------------------------------------------------------------------
+
+    @staticmethod
+    def render_member(member: Json) -> Json:
+        return {
+            "id": member["id"],
+            "createdAt": "2026-01-05T09:00:00.000Z",
+            "updatedAt": None,
+            "httpLink": f"{APP_URL}/settings/members/{member['id']}",
+            "fields": {
+                "$email": {"value": member["email"], "valueType": "EMAIL"},
+                "$name": {
+                    "value": {"firstName": member["first"], "lastName": member["last"]},
+                    "valueType": "FULL_NAME",
+                },
+                "$profileImage": {"value": None, "valueType": "URL"},
+                "$role": {"value": member["role"], "valueType": "TEXT"},
+            },
+            "relationships": {},
+        }
+
+    async def members(self, request: Request) -> Response:
+        async def run() -> tuple[int, Json]:
+            offset, limit = _paging(request)
+            for name in request.query_params:
+                if name not in ("offset", "limit"):
+                    raise bad_request(f"Unknown parameter '{name}'.", "unknown_field", name)
+            page = MEMBERS[offset : offset + limit]
+            return 200, {"object": "list", "data": [self.render_member(m) for m in page], "totalCount": len(MEMBERS)}
+
+        return await self._handle(request, "Search", run)
+
+    async def member(self, request: Request) -> Response:
+        async def run() -> tuple[int, Json]:
+            found = next((m for m in MEMBERS if m["id"] == request.path_params["member_id"]), None)
+            if found is None:
+                raise ApiError(404, "No resource found in 'members' with the given ID.")
+            return 200, self.render_member(found)
+
+        return await self._handle(request, "Read", run)
+
+    async def not_found(self, request: Request) -> Response:
+        async def run() -> tuple[int, Json]:
+            raise ApiError(404, f"No route for {request.method} {request.url.path}.")
+
+        return await self._handle(request, "Read", run)
+
+
+class _RateLimited(Exception):
+    def __init__(self, headers: dict[str, str]) -> None:
+        super().__init__("rate limited")
+        self.headers = headers
+
+
+def _paging(request: Request) -> tuple[int, int]:
+    values = {}
+    for name, default, low, high in (("offset", 0, 0, 2**53 - 1), ("limit", PAGE_MAX, 1, PAGE_MAX)):
+        raw = request.query_params.get(name)
+        try:
+            value = default if raw in (None, "") else int(raw)
+        except ValueError:
+            raise bad_request(f"{name} must be an integer.", "invalid_type", name) from None
+        if not low <= value <= high:
+            raise bad_request(f"{name} must be between {low} and {high}.", "invalid_type", name)
+        values[name] = value
+    return values["offset"], values["limit"]
+
+
+def _filter_type(key: str) -> tuple[str, str]:
+    """(value type, record path) for a filter key, or an `unknown_field` error."""
+
+    if key in FIELD_VALUE_TYPES:
+        return FIELD_VALUE_TYPES[key], key
+    if key.startswith("$task-"):
+        slug = key.removeprefix("$task-")
+        for rel in (f"${slug}", slug):
+            if rel in RELATIONSHIP_DEFINITIONS:
+                return "RELATIONSHIP", rel
+    raise bad_request(
+        f"Unknown filter '{key}'. Filter fields by key ($title, $status, $description, $dueAt) and "
+        "relationships by definition slug (e.g. $task-account, $task-assignedTo).",
+        "unknown_field",
+        key,
+    )
+
+
+def _parse_filter(name: str, value: str) -> tuple[str, bool, str, str]:
+    match = FILTER_PARAM.match(name)
+    if match is None:
+        raise bad_request(f"Unknown parameter '{name}'. Filters look like $status[equal]=TODO.", "unknown_field", name)
+    value_type, path = _filter_type(match["key"])
+    op = match["op"]
+    if op not in OPERATORS[value_type]:
+        raise bad_request(
+            f"Operator '{op}' is not available for {match['key']}; use one of {', '.join(OPERATORS[value_type])}.",
+            "invalid_configuration",
+            name,
+        )
+    if value_type == "DATETIME" and _parse_datetime(value) is None:
+        raise bad_request(f"{name} must be an ISO 8601 datetime.", "invalid_type", name)
+    return path, bool(match["neg"]), op, value
+
+
+def _matches(task: Json, flt: tuple[str, bool, str, str]) -> bool:
+    path, negate, op, wanted = flt
+    if path in FIELD_VALUE_TYPES:
+        actual = task["fields"].get(path)
+        if actual is None:
+            hit = False
+        elif FIELD_VALUE_TYPES[path] == "DATETIME":
+            a, w = _parse_datetime(actual), _parse_datetime(wanted)
+            assert a is not None and w is not None
+            hit = {
+                "equal": a == w,
+                "greaterThan": a > w,
+                "greaterThanOrEqual": a >= w,
+                "lessThan": a < w,
+                "lessThanOrEqual": a <= w,
+            }[op]
+        else:
+            text, needle = str(actual).lower(), wanted.lower()
+            hit = {"equal": text == needle, "startsWith": text.startswith(needle), "contains": needle in text}[op]
+    else:
+        ids = task["relationships"].get(path, [])
+        hit = wanted in ids if op == "contains" else ids == [wanted]
+    return hit != negate
+
+
+def create_app(
+    db_path: Path | str,
+    *,
+    index_lag: float = DEFAULT_INDEX_LAG,
+    rate_limit: int = DEFAULT_RATE_LIMIT,
+    clock: Callable[[], float] = time.time,
+) -> Any:
+    sandbox = LightfieldSandbox(SandboxStore(db_path), index_lag=index_lag, rate_limit=rate_limit, clock=clock)
+    routes = [
+        Route("/v1/tasks", sandbox.tasks, methods=["GET", "POST"]),
+        Route("/v1/tasks/definitions", sandbox.definitions, methods=["GET"]),
+        Route("/v1/tasks/{task_id}", sandbox.task, methods=["GET", "POST", "DELETE"]),
+        Route("/v1/members", sandbox.members, methods=["GET"]),
+        Route("/v1/members/{member_id}", sandbox.member, methods=["GET"]),
+        Route("/{rest:path}", sandbox.not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+    ]
+    app = sandbox_app("lightfield", sandbox.store, routes)
+    app.state.lightfield = sandbox
+    return app
