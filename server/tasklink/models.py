@@ -248,6 +248,9 @@ class Task(BaseModel):
     links: dict[str, str] = Field(default_factory=dict, description="Related ids (intake, case, account...).")
     url: str | None = None
     created_at: str | None = None
+    vendor_fields: dict[str, Any] = Field(
+        default_factory=dict, description="Vendor-only fields, in create_task's vendor_fields names (get_task only)."
+    )
     warnings: list[str] = Field(default_factory=list)
 
 

@@ -1,0 +1,478 @@
+"""Trackops adapter: case-management tasks — list, get and create (API v1).
+
+Wire facts (seed-docs/001, NOTES.md section 2): one host per customer,
+`https://{subdomain}.viewcases.com/api/v1`; HTTP Basic auth with username `{username}/token` and
+the company API token as password; `GET /tasks` filters by query parameters and pages with
+`page`/`per_page` over a bare JSON array (a short page is the last); `POST /tasks` takes the
+task nested under `"task"`. Timestamps are UTC. Records may nest related models under
+capitalised keys (CakePHP style), so reads accept both flat and `{"Task": {...}}` shapes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
+from urllib.parse import urlparse
+
+import httpx2
+from pydantic import SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from ..errors import InvalidInput, VendorUnavailable, field_errors_text
+from ..models import CreateTaskRequest, ListTasksRequest, Task, TaskPage
+from ..settings import TaskLinkSettings
+from ._http import ErrorDetail, VendorRequest
+from .base import VendorAdapter, VendorSettings, decode_cursor, encode_cursor, reject_unknown_vendor_fields
+
+VENDOR = "trackops"
+API_PREFIX = "/api/v1"
+TASKS = "/tasks"
+TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+CREATE_VENDOR_FIELDS = ("casefile_id", "calendar_id", "subject_id", "case_service_id", "alert_at", "address")
+REQUIRED_VENDOR_FIELDS = ("casefile_id", "calendar_id")
+ADDRESS_FIELDS = ("address_1", "address_2", "address_3", "city", "state", "zip", "country")
+STATE_CODE = re.compile(r"^[A-Za-z0-9]{2,3}$")
+COUNTRY_CODE = re.compile(r"^[A-Za-z]{2}$")
+SUBDOMAIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+
+ID_FILTERS = ("id", "case", "calendar", "subject", "user")
+#: canonical date filter -> its documented alias
+DATE_FILTER_ALIASES = {"due_from": "From", "due_to": "To"}
+TIMESTAMP_FILTERS = tuple(
+    f"{prefix}_{end}" for prefix in ("complete", "alert", "alert_sent", "created", "updated") for end in ("from", "to")
+)
+LIST_VENDOR_FILTERS = (*ID_FILTERS, "due_from", "due_to", "From", "To", *TIMESTAMP_FILTERS)
+#: vendor filter names that have a normalized list_tasks argument
+NORMALIZED_FILTER_HINTS = {"title": "text", "status": "status", "page": "cursor", "per_page": "limit"}
+
+#: create body field -> the tool argument the model controls
+CREATE_FIELD_NAMES = {
+    "title": "title",
+    "body": "description",
+    "due_on": "due",
+    "users_list": "assignees",
+    **{name: f"vendor_fields.{name}" for name in CREATE_VENDOR_FIELDS},
+}
+#: list query parameter -> the tool argument the model controls
+LIST_FIELD_NAMES = {
+    "status": "status",
+    "title": "text",
+    "page": "cursor",
+    "per_page": "limit",
+    **{name: f"vendor_filters.{name}" for name in LIST_VENDOR_FILTERS},
+}
+
+
+class TrackopsSettings(VendorSettings):
+    model_config = SettingsConfigDict(env_prefix="TRACKOPS_", extra="ignore")
+    credential_fields: ClassVar[tuple[str, ...]] = ("username", "api_token")
+
+    subdomain: str | None = None
+    username: str | None = None
+    api_token: SecretStr | None = None
+    base_url: str | None = None
+
+    def api_base_url(self) -> str:
+        if self.base_url:
+            return self.base_url.rstrip("/")
+        return f"https://{self.subdomain}.viewcases.com{API_PREFIX}"
+
+    def login(self) -> str:
+        """The Basic-auth username: `{username}/token` (a `/token` already given is not doubled)."""
+
+        return f"{(self.username or '').removesuffix('/token')}/token"
+
+    def as_env(self, base_url: str) -> dict[str, str]:
+        # TRACKOPS_BASE_URL replaces the whole `https://{subdomain}.viewcases.com/api/v1`.
+        return super().as_env(base_url.rstrip("/") + API_PREFIX)
+
+    def validate_live(self) -> list[str]:
+        if self.base_url:
+            parsed = urlparse(self.base_url)
+            local = parsed.hostname in ("127.0.0.1", "localhost", "::1")
+            if parsed.scheme != "https" and not (parsed.scheme == "http" and local):
+                return ["TRACKOPS_BASE_URL must be an https:// URL (the Trackops API is SSL-only)"]
+            return []
+        if not self.subdomain:
+            return ["set TRACKOPS_SUBDOMAIN (the part before .viewcases.com) or TRACKOPS_BASE_URL"]
+        if not SUBDOMAIN.match(self.subdomain):
+            return [f"TRACKOPS_SUBDOMAIN={self.subdomain!r} is not a host name label (letters, digits, hyphens)"]
+        return []
+
+
+class TrackopsAdapter(VendorAdapter):
+    settings_class = TrackopsSettings
+    settings: TrackopsSettings
+
+    @classmethod
+    def sandbox_settings(cls, app: TaskLinkSettings) -> TrackopsSettings:
+        from ..sandbox.trackops import API_TOKEN, USERNAME
+
+        return TrackopsSettings(subdomain="sandbox", username=USERNAME, api_token=SecretStr(API_TOKEN))
+
+    @classmethod
+    def client_auth(cls, settings: VendorSettings) -> httpx2.Auth | None:
+        assert isinstance(settings, TrackopsSettings)
+        assert settings.api_token is not None
+        return httpx2.BasicAuth(settings.login(), settings.api_token.get_secret_value())
+
+    @staticmethod
+    def parse_error(response: httpx2.Response) -> ErrorDetail:
+        """`{"message", "errors": {field: [messages] | {sub: [messages]}}}`; field names become tool arguments."""
+
+        try:
+            body = response.json()
+        except ValueError:
+            return ErrorDetail(message=f"HTTP {response.status_code} with a non-JSON body")
+        if not isinstance(body, dict):
+            return ErrorDetail(message=f"HTTP {response.status_code}")
+        message = str(body.get("message") or f"HTTP {response.status_code}")
+        errors = body.get("errors")
+        if not isinstance(errors, dict) or not errors:
+            return ErrorDetail(message=message)
+        is_list = response.request.method == "GET"
+        renamed = {_argument_name(key, is_list=is_list): value for key, value in errors.items()}
+        first = next(iter(errors))
+        field = _argument_name(first, is_list=is_list)
+        if isinstance(errors[first], dict) and errors[first]:
+            field += "." + str(next(iter(errors[first])))
+        return ErrorDetail(message=f"{message} — {field_errors_text(renamed)}", field=field)
+
+    # -- create --------------------------------------------------------------------------
+
+    def build_create_task(self, req: CreateTaskRequest) -> VendorRequest:
+        reject_unknown_vendor_fields(req.vendor_fields, CREATE_VENDOR_FIELDS, "Trackops")
+        _reject_unsupported_create_arguments(req)
+        fields = req.vendor_fields
+        missing = [f"vendor_fields.{name}" for name in REQUIRED_VENDOR_FIELDS if fields.get(name) in (None, "")]
+        if req.due is None:
+            missing.insert(0, "due")
+        if not req.title.strip():
+            missing.insert(0, "title")
+        if missing:
+            raise InvalidInput(
+                "Trackops requires " + ", ".join(f"`{m}`" for m in missing) + " to create a task",
+                field=missing[0],
+                hint="required: title, due (sent as due_on), vendor_fields.casefile_id (the case) and "
+                "vendor_fields.calendar_id (the calendar)",
+            )
+        assert req.due is not None
+        task: dict[str, Any] = {
+            "casefile_id": _id(fields["casefile_id"], "vendor_fields.casefile_id"),
+            "calendar_id": _id(fields["calendar_id"], "vendor_fields.calendar_id"),
+            "due_on": req.due.local_date.isoformat(),
+            "title": req.title.strip(),
+        }
+        for name in ("subject_id", "case_service_id"):
+            if fields.get(name) is not None:
+                task[name] = _id(fields[name], f"vendor_fields.{name}")
+        if req.description is not None:
+            task["body"] = req.description
+        if fields.get("alert_at") not in (None, ""):
+            task["alert_at"] = _timestamp(fields["alert_at"], "vendor_fields.alert_at", keep_date=True)
+        if fields.get("address") is not None:
+            task["address"] = _address(fields["address"])
+        if req.assignees:
+            task["users_list"] = [_staff_id(a.user_id, a.role_id, n) for n, a in enumerate(req.assignees)]
+        return VendorRequest("POST", TASKS, json={"task": task}, action="create task")
+
+    async def create_task(self, req: CreateTaskRequest) -> Task:
+        data = await self.http.send_json(self.build_create_task(req), ok=(200, 201))
+        return self._task(_record(data, "create task"), full=True)
+
+    # -- read ----------------------------------------------------------------------------
+
+    async def get_task(self, task_id: str) -> Task:
+        number = _id(task_id, "task_id")
+        request = VendorRequest("GET", f"{TASKS}/{number}", action=f"get task {number}")
+        return self._task(_record(await self.http.send_json(request), "get task"), full=True)
+
+    def list_params(self, req: ListTasksRequest) -> list[tuple[str, str]]:
+        """The filter query parameters, validated; paging is added by list_tasks."""
+
+        params: list[tuple[str, str]] = []
+        if req.status is not None:
+            params.append(("status", self.trackops_status(req.status)))
+        if req.assignee is not None:
+            params.append(("user", str(_id(req.assignee, "assignee"))))
+        if req.due_after is not None:
+            params.append(("due_from", req.due_after.local_date.isoformat()))
+        if req.due_before is not None:
+            params.append(("due_to", req.due_before.local_date.isoformat()))
+        if req.text is not None and req.text.strip():
+            params.append(("title", req.text.strip()))
+        params.extend(_vendor_filter_params(req.vendor_filters, params))
+        return params
+
+    async def list_tasks(self, req: ListTasksRequest) -> TaskPage:
+        params = self.list_params(req)
+        query = hashlib.sha256(json.dumps([params, req.limit]).encode()).hexdigest()[:16]
+        page = 1
+        if req.cursor:
+            state = decode_cursor(req.cursor, VENDOR)
+            if state.get("q") != query or not isinstance(state.get("page"), int):
+                raise InvalidInput(
+                    "this cursor came from a list_tasks call with different filters or limit",
+                    field="cursor",
+                    hint="repeat the same filters and limit with the cursor, or drop the cursor to start over",
+                )
+            page = state["page"]
+        request = VendorRequest(
+            "GET",
+            TASKS,
+            params=[*params, ("page", str(page)), ("per_page", str(req.limit))],
+            action="list tasks",
+        )
+        rows = await self.http.send_json(request)
+        if not isinstance(rows, list):
+            raise VendorUnavailable("Trackops answered list tasks with something other than a JSON array")
+        # The documented end of data: fewer records than per_page.
+        more = len(rows) >= req.limit
+        return TaskPage(
+            vendor=VENDOR,
+            tasks=[self._task(_record(row, "list tasks"), full=False) for row in rows],
+            next_cursor=encode_cursor(VENDOR, {"page": page + 1, "q": query}) if more else None,
+        )
+
+    def trackops_status(self, value: str) -> str:
+        """A normalized status or a Trackops value, as Trackops spells it."""
+
+        unmapped = [str(v) for v in self.manifest.extra.get("vendor_statuses", {}).get("unmapped", [])]
+        if value in unmapped:
+            return value
+        try:
+            return self.vendor_status(value)
+        except InvalidInput:
+            allowed = [f"{k} ({v})" for k, v in self.manifest.statuses.items()] + [
+                f"{v} (no status set)" for v in unmapped
+            ]
+            raise InvalidInput(f"Trackops cannot express status {value!r}", field="status", allowed=allowed) from None
+
+    # -- mapping -------------------------------------------------------------------------
+
+    def _task(self, record: dict[str, Any], *, full: bool) -> Task:
+        links = {
+            name: str(record[key])
+            for name, key in (
+                ("case_id", "casefile_id"),
+                ("calendar_id", "calendar_id"),
+                ("subject_id", "subject_id"),
+                ("case_service_id", "case_service_id"),
+            )
+            if record.get(key) is not None
+        }
+        staff = record.get("User")
+        if isinstance(staff, dict):
+            staff = [staff]
+        if isinstance(staff, list):
+            assignees = [str(s["id"]) for s in staff if isinstance(s, dict) and "id" in s]
+        else:
+            assignees = [str(u) for u in record.get("users_list") or []]
+        vendor_status = record.get("status")
+        task = Task(
+            vendor=VENDOR,
+            id=str(record["id"]),
+            title=str(record.get("title") or ""),
+            status=self.normalized_status(vendor_status),
+            vendor_status=vendor_status,
+            due=record.get("due_on"),
+            assignees=assignees,
+            links=links,
+            created_at=_iso_utc(record.get("created") or record.get("created_at")),
+        )
+        if full:
+            task.description = record.get("body") or None
+            task.vendor_fields = _full_vendor_fields(record, staff if isinstance(staff, list) else [])
+        return task
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _argument_name(wire: str, *, is_list: bool) -> str:
+    names = LIST_FIELD_NAMES if is_list else CREATE_FIELD_NAMES
+    return names.get(wire, wire)
+
+
+def _reject_unsupported_create_arguments(req: CreateTaskRequest) -> None:
+    if req.status is not None:
+        raise InvalidInput(
+            "Trackops creates every task with no status ('none'); its create API has no status field",
+            field="status",
+            hint="leave status out",
+        )
+    if req.priority is not None:
+        raise InvalidInput("Trackops tasks have no priority", field="priority", hint="leave priority out")
+    if req.intake_id is not None:
+        raise InvalidInput(
+            "Trackops tasks belong to cases, not intakes",
+            field="intake_id",
+            hint="pass the case as vendor_fields.casefile_id",
+        )
+
+
+def _id(value: Any, field: str) -> int:
+    """A positive integer id, given as an int or a string of digits."""
+
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    if isinstance(value, str) and value.strip().isdigit() and int(value) > 0:
+        return int(value)
+    raise InvalidInput(f"{value!r} is not a Trackops id", field=field, allowed=["a positive integer"])
+
+
+def _staff_id(user_id: str | None, role_id: str | None, n: int) -> int:
+    if role_id is not None or user_id is None:
+        raise InvalidInput(
+            "Trackops assigns tasks to staff members, not roles",
+            field=f"assignees[{n}]",
+            allowed=['a staff id such as "12"'],
+        )
+    return _id(user_id, f"assignees[{n}]")
+
+
+def _timestamp(value: Any, field: str, *, keep_date: bool = False) -> str:
+    """A Trackops UTC timestamp from a date, an ISO datetime with offset, or a UTC datetime without one."""
+
+    allowed = ["YYYY-MM-DD", "YYYY-MM-DD HH:MM:SS (UTC)", "ISO 8601 with offset, e.g. 2030-02-01T09:00:00-05:00"]
+    if not isinstance(value, str):
+        raise InvalidInput(f"{value!r} is not a date or timestamp", field=field, allowed=allowed)
+    text = value.strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        try:
+            date.fromisoformat(text)
+        except ValueError:
+            raise InvalidInput(f"{value!r} is not a valid date", field=field, allowed=allowed) from None
+        return text if keep_date else text + " 00:00:00"
+    try:
+        instant = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"{value!r} is not a date or timestamp", field=field, allowed=allowed) from None
+    # Trackops timestamps are UTC; a value without an offset is taken as UTC, as Trackops reads it.
+    if instant.tzinfo is not None:
+        instant = instant.astimezone(UTC)
+    return instant.strftime(TIMESTAMP_FORMAT)
+
+
+def _date(value: Any, field: str) -> str:
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        try:
+            return date.fromisoformat(value.strip()).isoformat()
+        except ValueError:
+            pass
+    raise InvalidInput(f"{value!r} is not a date", field=field, allowed=["YYYY-MM-DD"])
+
+
+def _address(value: Any) -> dict[str, Any]:
+    field = "vendor_fields.address"
+    if not isinstance(value, dict):
+        raise InvalidInput("the address must be an object", field=field, allowed=list(ADDRESS_FIELDS))
+    unknown = sorted(set(value) - set(ADDRESS_FIELDS))
+    if unknown:
+        raise InvalidInput(
+            f"unknown address fields {unknown}", field=f"{field}.{unknown[0]}", allowed=list(ADDRESS_FIELDS)
+        )
+    for key, item in value.items():
+        if item is not None and (isinstance(item, bool) or not isinstance(item, str | int)):
+            raise InvalidInput(f"{item!r} is not text", field=f"{field}.{key}")
+    state = value.get("state")
+    if state not in (None, "") and not STATE_CODE.match(str(state)):
+        raise InvalidInput(
+            f"{state!r} is not a state or province code",
+            field=f"{field}.state",
+            allowed=["a 2 or 3 character code, e.g. CO or NSW"],
+        )
+    country = value.get("country")
+    if country not in (None, "") and not COUNTRY_CODE.match(str(country)):
+        raise InvalidInput(
+            f"{country!r} is not a 2-character country code",
+            field=f"{field}.country",
+            allowed=["a 2-letter code, e.g. US or CA"],
+        )
+    return dict(value)
+
+
+def _vendor_filter_params(filters: dict[str, Any], normalized: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    unknown = sorted(set(filters) - set(LIST_VENDOR_FILTERS))
+    if unknown:
+        key = unknown[0]
+        instead = NORMALIZED_FILTER_HINTS.get(key)
+        raise InvalidInput(
+            f"Trackops has no list filter {key!r}",
+            field=f"vendor_filters.{key}",
+            allowed=list(LIST_VENDOR_FILTERS),
+            hint=f"use the list_tasks argument `{instead}` instead" if instead else None,
+        )
+    given = {name for name, _ in normalized}
+    clashes = {"user": "assignee", "due_from": "due_after", "due_to": "due_before"}
+    for canonical, alias in DATE_FILTER_ALIASES.items():
+        if canonical in filters and alias in filters:
+            raise InvalidInput(
+                f"`{canonical}` and its alias `{alias}` are the same filter; give one",
+                field=f"vendor_filters.{alias}",
+            )
+    params: list[tuple[str, str]] = []
+    for key, value in filters.items():
+        field = f"vendor_filters.{key}"
+        canonical = next((c for c, a in DATE_FILTER_ALIASES.items() if a == key), key)
+        if canonical in given:
+            raise InvalidInput(
+                f"`{field}` repeats the list_tasks argument `{clashes[canonical]}`; give one",
+                field=field,
+            )
+        if key in ID_FILTERS:
+            params.append((key, str(_id(value, field))))
+        elif canonical in DATE_FILTER_ALIASES:
+            # Sent under the name the caller used: Trackops documents both spellings.
+            params.append((key, _date(value, field)))
+        else:
+            params.append((key, _timestamp(value, field)))
+    return params
+
+
+def _record(data: Any, what: str) -> dict[str, Any]:
+    """One task record, flat or wrapped CakePHP-style as `{"Task": {...}, "User": [...]}`."""
+
+    if isinstance(data, dict) and isinstance(data.get("Task"), dict):
+        return {**{k: v for k, v in data.items() if k != "Task"}, **data["Task"]}
+    if isinstance(data, dict) and "id" in data:
+        return data
+    raise VendorUnavailable(f"Trackops answered {what} with a record tasklink cannot read (no task id)")
+
+
+def _iso_utc(value: Any) -> str | None:
+    """`YYYY-MM-DD HH:MM:SS` (UTC) as RFC 3339 with a Z; anything else unchanged."""
+
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.strptime(value, TIMESTAMP_FORMAT)
+    except ValueError:
+        return value
+    return parsed.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _full_vendor_fields(record: dict[str, Any], staff: list[Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        name: record.get(name) for name in ("casefile_id", "calendar_id", "subject_id", "case_service_id")
+    }
+    out["alert_at"] = _iso_utc(record.get("alert_at"))
+    out["address"] = record.get("address")
+    out["alert_sent_at"] = _iso_utc(record.get("alert_sent_at"))
+    out["completed_at"] = _iso_utc(record.get("completed_at"))
+    out["updated_at"] = _iso_utc(record.get("modified") or record.get("updated"))
+    for key, model in (("case", "Casefile"), ("calendar", "Calendar"), ("subject", "Subject")):
+        if isinstance(record.get(model), dict):
+            out[key] = record[model]
+    names = {
+        str(s["id"]): " ".join(p for p in (s.get("first_name"), s.get("last_name")) if p) or s.get("name")
+        for s in staff
+        if isinstance(s, dict) and "id" in s
+    }
+    if names:
+        out["assignee_names"] = names
+    return out
