@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .dryrun import DryRunReport
 from .errors import ConfigurationError, InvalidInput
 
 NormalizedStatus = Literal["todo", "in_progress", "blocked", "done", "cancelled"]
@@ -172,6 +173,9 @@ class ListIntakesRequest(Model):
 # --------------------------------------------------------------------------------------------
 # Outputs
 
+REPLAYED = "True when this is the stored result of an earlier call with the same idempotency_key."
+DRY_RUN = "Set on a dry run: the request a real call would send. Nothing was sent."
+
 
 class Person(BaseModel):
     id: str = Field(description="The exact value to pass as an assignee.")
@@ -216,6 +220,8 @@ class Intake(BaseModel):
     created_at: str | None = None
     modified_at: str | None = None
     warnings: list[str] = Field(default_factory=list)
+    replayed: bool = Field(False, description=REPLAYED)
+    dry_run: DryRunReport | None = Field(None, description=DRY_RUN)
 
 
 class IntakeSummary(BaseModel):
@@ -252,12 +258,15 @@ class Task(BaseModel):
         default_factory=dict, description="Vendor-only fields, in create_task's vendor_fields names (get_task only)."
     )
     warnings: list[str] = Field(default_factory=list)
+    replayed: bool = Field(False, description=REPLAYED)
+    dry_run: DryRunReport | None = Field(None, description=DRY_RUN)
 
 
 class TaskPage(BaseModel):
     vendor: str
     tasks: list[Task]
     next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page; null on the last.")
+    warnings: list[str] = Field(default_factory=list)
 
 
 class DeleteResult(BaseModel):
@@ -267,3 +276,6 @@ class DeleteResult(BaseModel):
     message: str
     confirm_token: str | None = Field(None, description="Pass back with confirm=true to delete.")
     preview: dict[str, Any] | None = Field(None, description="The record that would be deleted.")
+    replayed: bool = Field(False, description=REPLAYED)
+    dry_run: DryRunReport | None = Field(None, description=DRY_RUN)
+    warnings: list[str] = Field(default_factory=list)

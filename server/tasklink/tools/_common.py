@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, ValidationError
 from ..errors import TaskLinkError
 from ..manifests import vendor_names
 from ..service import TaskLink
+from ..writes import CallInfo, call_info
 
 log = logging.getLogger("tasklink")
 P = ParamSpec("P")
@@ -41,11 +42,27 @@ def validation_text(exc: ValidationError) -> str:
     return "Invalid arguments: " + "; ".join(problems) + ". Nothing was sent to the vendor."
 
 
+def describe_caller(ctx: Context[Any, Any], tool: str) -> CallInfo:
+    """Transport and client name for the audit log (client-supplied, so informational only)."""
+
+    try:
+        request = ctx.request_context.request
+        transport = "http" if getattr(request, "headers", None) is not None else service(ctx).transport
+        params = ctx.session.client_params
+        client = params.client_info.name if params is not None else None
+    except (AttributeError, ValueError, AssertionError):
+        return CallInfo(tool=tool)
+    return CallInfo(transport=transport, client=client, tool=tool)
+
+
 def boundary(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     """Translate every exception into a tool error the model can act on, exactly once."""
 
     @functools.wraps(fn)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        ctx = kwargs.get("ctx")
+        if isinstance(ctx, Context):
+            call_info.set(describe_caller(ctx, fn.__name__))
         try:
             return await fn(*args, **kwargs)
         except TaskLinkError as exc:

@@ -17,6 +17,7 @@ from typing import Any
 import httpx2
 import stamina
 
+from ..dryrun import DryRunReport, DryRunStop, dry_run_active
 from ..errors import (
     NotFound,
     OutcomeUnknown,
@@ -146,6 +147,8 @@ class VendorHttp:
 
     async def send(self, request: VendorRequest, *, ok: Iterable[int] = (200,)) -> httpx2.Response:
         ok = tuple(ok)
+        if request.is_write and dry_run_active():
+            raise DryRunStop(self.describe(request))
         if not request.may_retry or self.retry.attempts <= 1:
             return await self._send_once(request, ok)
         self.waits = []
@@ -159,6 +162,25 @@ class VendorHttp:
             with attempt:
                 return await self._send_once(request, ok)
         raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
+
+    def describe(self, request: VendorRequest) -> DryRunReport:
+        """Exactly what `send` would put on the wire, credentials redacted."""
+
+        built = self.client.build_request(
+            request.method,
+            request.path,
+            params=request.params,  # type: ignore[arg-type]
+            json=request.json,
+            data=request.form,
+            headers=request.headers,
+        )
+        body: Any = request.json if request.json is not None else (dict(request.form) if request.form else None)
+        return DryRunReport(
+            method=built.method,
+            url=self.redact(str(built.url)),
+            body=body,
+            headers=self.redact.headers(dict(built.headers)),
+        )
 
     def _backoff(self, exc: Exception) -> bool | float:
         """Whether (and how long to wait before) retrying after `exc`."""
