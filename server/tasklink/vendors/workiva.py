@@ -1,0 +1,690 @@
+"""Workiva adapter: platform tasks on the GA API or the deprecated prototype endpoint.
+
+Wire facts: hosts `https://api.{app,eu,apac}.wdesk.com`; an OAuth2 client-credentials token from
+`POST /oauth2/token` sent as `Authorization: Bearer`; `X-Version` selects the API version on
+every request. `2026-01-01` (default) is the GA `/tasks` API: create 201, JSON Patch updates,
+DELETE 204, `$filter`/`$maxpagesize`/`$next` paging answered as `{data, @nextLink}`.
+`2022-01-01` selects the prototype endpoint `/prototype/platform/tasks` (create, list, patch),
+deprecated 2026-02-12 and sunset 2027-01-31 — the manifest holds those dates and the guardrails
+act on them; this module only speaks the wire format. Errors are `{code, message, target?,
+details?}`. The spec's examples say `dueAt` where its schema says `dueDate`: we send `dueDate`
+and read either.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncGenerator, Callable
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl, quote, urlsplit
+
+import anyio
+import httpx2
+from pydantic import SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from ..errors import (
+    ConfigurationError,
+    InvalidInput,
+    RateLimited,
+    TaskLinkError,
+    UnsupportedOperation,
+    VendorUnavailable,
+)
+from ..models import (
+    AssigneeRef,
+    CreateTaskRequest,
+    ListTasksRequest,
+    Person,
+    Task,
+    TaskPage,
+    UpdateTaskRequest,
+    parse_due,
+    utc_iso,
+)
+from ..settings import TaskLinkSettings
+from ._http import ErrorDetail, VendorRequest, parse_retry_after
+from .base import VendorAdapter, VendorSettings, decode_cursor, encode_cursor, reject_unknown_vendor_fields
+
+GA_VERSION = "2026-01-01"
+PROTOTYPE_VERSION = "2022-01-01"
+API_VERSIONS = (GA_VERSION, PROTOTYPE_VERSION)
+REGIONS = ("app", "eu", "apac")
+TOKEN_PATH = "/oauth2/token"  # noqa: S105 - a URL path, not a secret
+#: the version whose reference documents `/oauth2/token` and `/organizations/{id}/users`
+TOKEN_AND_USERS_VERSION = GA_VERSION
+CREATE_VENDOR_FIELDS = ("approvalSteps", "location", "notificationsDisabled")
+UPDATE_VENDOR_FIELDS = ("approvalSteps", "location", "owner")
+LIST_VENDOR_FILTERS = ("location.resource", "location.segment", "approvalSteps.participants", "orderBy")
+PATCH_FIELDS = ("title", "description", "due", "assignees", "vendor_fields.approvalSteps",
+                "vendor_fields.location", "vendor_fields.owner")  # fmt: skip
+MAX_PAGE_SIZE = 1000
+#: find_people reads at most this many pages of organization users
+USER_PAGES = 5
+
+#: vendor error targets -> the tool argument the model controls
+TARGET_NAMES = {
+    "title": "title",
+    "description": "description",
+    "dueDate": "due",
+    "status": "status",
+    "assignees": "assignees",
+    "approvalSteps": "vendor_fields.approvalSteps",
+    "location": "vendor_fields.location",
+    "notificationsDisabled": "vendor_fields.notificationsDisabled",
+    "owner": "vendor_fields.owner",
+    "$filter": "filters",
+    "$orderBy": "vendor_filters.orderBy",
+    "$maxpagesize": "limit",
+    "$next": "cursor",
+}
+
+#: what each documented error code means for the caller, added to the vendor's message
+CODE_ADVICE = {
+    "400BadRequest": "the request had a missing or invalid value",
+    "401Unauthorized": "the access token was not accepted even after fetching a fresh one",
+    "403Forbidden": "the API client lacks the scope for this (task:read to read, task:write to change)",
+    "404NotFound": "no such record, or it is not visible to this API client",
+    "409Conflict": "it conflicts with another change to the same record; re-read it with get_task first",
+    "429TooManyRequests": "Workiva is limiting the request rate",
+    "500InternalServerError": "Workiva failed while handling it",
+    "503ServiceUnavailable": "Workiva is overloaded or in maintenance",
+}
+
+
+class WorkivaSettings(VendorSettings):
+    model_config = SettingsConfigDict(env_prefix="WORKIVA_", extra="ignore")
+    credential_fields: ClassVar[tuple[str, ...]] = ("client_id", "client_secret")
+
+    client_id: SecretStr | None = None
+    client_secret: SecretStr | None = None
+    base_url: str | None = None
+    region: str | None = None
+    api_version: str = GA_VERSION
+    organization_id: str | None = None
+    scope: str | None = None
+
+    def api_base_url(self) -> str:
+        if self.base_url:
+            return self.base_url.rstrip("/")
+        return f"https://api.{self.region or 'app'}.wdesk.com"
+
+    def version_problem(self) -> str | None:
+        if self.api_version in API_VERSIONS:
+            return None
+        return (
+            f"WORKIVA_API_VERSION={self.api_version!r} is not supported; use {GA_VERSION} (the GA /tasks API, "
+            f"default) or {PROTOTYPE_VERSION} (the deprecated prototype endpoint /prototype/platform/tasks)"
+        )
+
+    def validate_live(self) -> list[str]:
+        problems = []
+        if self.region is not None and self.region not in REGIONS:
+            problems.append(f"WORKIVA_REGION={self.region!r} is not a Workiva region; use app (US), eu or apac")
+        elif not self.base_url and not self.region:
+            problems.append("set WORKIVA_REGION (app for the US, eu or apac) or WORKIVA_BASE_URL")
+        if (version := self.version_problem()) is not None:
+            problems.append(version)
+        return problems
+
+
+# -- OAuth2 client credentials ----------------------------------------------------------------
+
+
+class WorkivaTokenAuth(httpx2.Auth):
+    """Bearer tokens from `POST /oauth2/token`, cached until shortly before they expire.
+
+    A 401 on a call means the token died early (revoked, or expired on Workiva's clock): fetch a
+    new one and resend once; a second 401 is returned as is. Concurrent calls share one fetch.
+    """
+
+    def __init__(
+        self,
+        *,
+        token_url: str,
+        client_id: str,
+        client_secret: str,
+        scope: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.token_url = token_url
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._scope = scope
+        self.clock = clock
+        self._lock = anyio.Lock()
+        self._token: str | None = None
+        self._refresh_at = 0.0
+        #: how many tokens this auth has fetched (diagnostics and tests)
+        self.fetches = 0
+
+    def _fresh(self) -> bool:
+        return self._token is not None and self.clock() < self._refresh_at
+
+    def _token_request(self) -> httpx2.Request:
+        form = {"client_id": self._client_id, "client_secret": self._client_secret, "grant_type": "client_credentials"}
+        if self._scope:
+            form["scope"] = self._scope
+        headers = {"Accept": "application/json", "X-Version": TOKEN_AND_USERS_VERSION}
+        return httpx2.Request("POST", self.token_url, data=form, headers=headers)
+
+    async def _accept(self, response: httpx2.Response) -> None:
+        await response.aread()
+        if response.status_code != 200:
+            raise token_error(response)
+        try:
+            body = response.json()
+            token = str(body["access_token"])
+            lifetime = float(body["expires_in"])
+        except (ValueError, KeyError, TypeError):
+            raise VendorUnavailable("Workiva's token endpoint answered without a usable access token") from None
+        self._token = token
+        # Refresh a little early so a token never expires in flight.
+        self._refresh_at = self.clock() + lifetime - min(60.0, lifetime / 10)
+        self.fetches += 1
+
+    async def async_auth_flow(self, request: httpx2.Request) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
+        if not self._fresh():
+            async with self._lock:
+                if not self._fresh():
+                    await self._accept((yield self._token_request()))
+        used = self._token
+        request.headers["Authorization"] = f"Bearer {used}"
+        response = yield request
+        if response.status_code != 401:
+            return
+        async with self._lock:
+            if self._token == used:  # nobody refreshed it meanwhile
+                await self._accept((yield self._token_request()))
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        yield request
+
+
+def token_error(response: httpx2.Response) -> TaskLinkError:
+    """The token endpoint's IamError, as something the operator can act on. Never echoes a secret."""
+
+    try:
+        body = response.json()
+        code = str(body.get("error", "")) if isinstance(body, dict) else ""
+    except ValueError:
+        code = ""
+    code = code if code.replace("_", "").isalpha() else ""
+    status = response.status_code
+    if status == 429:
+        return RateLimited(
+            "Workiva is rate limiting token requests (HTTP 429); nothing was sent",
+            retry_after=parse_retry_after(response.headers.get("retry-after")),
+            status=status,
+        )
+    if status >= 500:
+        return VendorUnavailable(f"Workiva's token endpoint failed (HTTP {status}); nothing was sent", status=status)
+    if code == "invalid_scope":
+        return ConfigurationError(
+            "Workiva refused the requested token scope (invalid_scope); nothing else was sent",
+            hint="fix or unset WORKIVA_SCOPE (task scopes are task:read and task:write), then restart tasklink",
+        )
+    return ConfigurationError(
+        f"Workiva rejected tasklink's API client credentials when asked for an access token "
+        f"(HTTP {status}{', ' + code if code else ''}); nothing else was sent",
+        hint="check WORKIVA_CLIENT_ID and WORKIVA_CLIENT_SECRET (an OAuth2 API client of your Workiva "
+        "organization, granted task:read and task:write), then restart tasklink",
+    )
+
+
+# -- the adapter ------------------------------------------------------------------------------
+
+
+def _target_to_arg(target: str) -> str | None:
+    """`assignees[0].id` -> `assignees[0]`; `/location` -> `vendor_fields.location`; `/0/op` -> None."""
+
+    name = target.lstrip("/")
+    if not name or name[0].isdigit():
+        return None
+    head = name.split(".")[0].split("[")[0].split("/")[0]
+    if head not in TARGET_NAMES:
+        return None
+    rest = name[len(head) :].replace("/", ".")
+    if head == "assignees":
+        rest = rest.removesuffix(".id")
+    return TARGET_NAMES[head] + rest
+
+
+def _quote(value: str) -> str:
+    """An OData string literal: single quotes, a quote inside doubled."""
+
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _next_query(next_link: str) -> list[tuple[str, str]]:
+    """The query of an `@nextLink`. Only the query is kept: the bearer token never follows a host
+    named in a response body."""
+
+    return parse_qsl(urlsplit(next_link).query, keep_blank_values=True)
+
+
+class WorkivaAdapter(VendorAdapter):
+    settings_class = WorkivaSettings
+    settings: WorkivaSettings
+
+    # -- construction ----------------------------------------------------------------------
+
+    @classmethod
+    def sandbox_settings(cls, app: TaskLinkSettings) -> WorkivaSettings:
+        from ..sandbox.workiva import CLIENT_ID, CLIENT_SECRET, ORGANIZATION_ID
+
+        env = WorkivaSettings()
+        settings = WorkivaSettings(
+            client_id=SecretStr(CLIENT_ID),
+            client_secret=SecretStr(CLIENT_SECRET),
+            region="app",
+            api_version=env.api_version,
+            organization_id=env.organization_id or ORGANIZATION_ID,
+        )
+        if (problem := settings.version_problem()) is not None:
+            raise ConfigurationError(problem)
+        return settings
+
+    @classmethod
+    def client_headers(cls, settings: VendorSettings) -> dict[str, str]:
+        assert isinstance(settings, WorkivaSettings)
+        return {"X-Version": settings.api_version}
+
+    @classmethod
+    def client_auth(cls, settings: VendorSettings) -> httpx2.Auth | None:
+        assert isinstance(settings, WorkivaSettings)
+        assert settings.client_id is not None and settings.client_secret is not None
+        return WorkivaTokenAuth(
+            token_url=settings.api_base_url() + TOKEN_PATH,
+            client_id=settings.client_id.get_secret_value(),
+            client_secret=settings.client_secret.get_secret_value(),
+            scope=settings.scope,
+        )
+
+    @staticmethod
+    def parse_error(response: httpx2.Response) -> ErrorDetail:
+        """`{code, message, target?, details?}`, with what the code means and the field it names."""
+
+        try:
+            body = response.json()
+        except ValueError:
+            return ErrorDetail(message=f"HTTP {response.status_code} with a non-JSON body")
+        if not isinstance(body, dict) or not isinstance(body.get("message"), str):
+            return ErrorDetail(message=f"HTTP {response.status_code}")
+        code = str(body["code"]) if body.get("code") else None
+        target = body.get("target")
+        details = body.get("details") if isinstance(body.get("details"), list) else []
+        if not isinstance(target, str) and details and isinstance(details[0], dict):
+            target = details[0].get("target")
+        message = body["message"].rstrip(".")
+        if isinstance(target, str) and target and target not in message:
+            message += f" (target `{target}`)"
+        if code in CODE_ADVICE:
+            message += f" [{code}: {CODE_ADVICE[code]}]"
+        return ErrorDetail(
+            message=message,
+            code=code,
+            field=_target_to_arg(target) if isinstance(target, str) else None,
+        )
+
+    # -- version-dependent wire facts ------------------------------------------------------
+
+    @property
+    def prototype(self) -> bool:
+        return self.settings.api_version == PROTOTYPE_VERSION
+
+    @property
+    def collection(self) -> str:
+        return "/prototype/platform/tasks" if self.prototype else "/tasks"
+
+    def item(self, task_id: str) -> str:
+        return f"{self.collection}/{quote(task_id, safe='')}"
+
+    def _no_prototype_route(self, operation: str) -> UnsupportedOperation:
+        return UnsupportedOperation(
+            "Workiva",
+            operation,
+            f"tasklink is set to API version {PROTOTYPE_VERSION}, whose prototype endpoint documents only create, "
+            "list and patch (/prototype/platform/tasks); there is no documented route for this",
+            "set WORKIVA_API_VERSION=2026-01-01 to use the GA /tasks API, or find the task with list_tasks",
+        )
+
+    @property
+    def token_auth(self) -> WorkivaTokenAuth:
+        auth = self.http.client.auth
+        assert isinstance(auth, WorkivaTokenAuth)
+        return auth
+
+    # -- request building ------------------------------------------------------------------
+
+    def _users(self, refs: list[AssigneeRef] | list[Any], field: str) -> list[dict[str, str]]:
+        """Task users from assignee refs, plain ids or `{id, type}` objects."""
+
+        out: list[dict[str, str]] = []
+        for n, ref in enumerate(refs):
+            at = f"{field}[{n}]"
+            if isinstance(ref, AssigneeRef):
+                if ref.role_id is not None or not ref.user_id:
+                    raise InvalidInput(
+                        "Workiva assigns tasks to users only; there are no role assignees",
+                        field=at,
+                        hint="look people up with find_people(vendor='workiva', query=...)",
+                    )
+                user_id: Any = ref.user_id
+            elif isinstance(ref, dict):
+                if ref.get("type", "USER") != "USER":
+                    raise InvalidInput("only USER participants exist in Workiva", field=f"{at}.type", allowed=["USER"])
+                user_id = ref.get("id")
+            else:
+                user_id = ref
+            if not isinstance(user_id, str) or not user_id.strip():
+                raise InvalidInput("a Workiva user id (a string) is required", field=at, hint="use find_people")
+            out.append({"id": user_id.strip(), "type": "USER"})
+        return out
+
+    def _due(self, value: Any, field: str) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise InvalidInput(
+                "a due date is a string", field=field, allowed=["YYYY-MM-DD", "ISO 8601 datetime", "null"]
+            )
+        due = parse_due(value, tz=self.app.timezone, field=field)
+        return utc_iso(due.instant) if due else None
+
+    def _approval_steps(self, value: Any) -> list[dict[str, Any]]:
+        field = "vendor_fields.approvalSteps"
+        shape = '[{"completionMode": "ONE"|"ALL", "participants": ["<user id>", ...], "dueDate": "..."|null}]'
+        if not isinstance(value, list):
+            raise InvalidInput("approvalSteps is a list of steps", field=field, allowed=[shape])
+        steps = []
+        for n, step in enumerate(value):
+            at = f"{field}[{n}]"
+            if not isinstance(step, dict):
+                raise InvalidInput("each approval step is an object", field=at, allowed=[shape])
+            unknown = sorted(set(step) - {"completionMode", "participants", "dueDate"})
+            if unknown:
+                raise InvalidInput(
+                    f"unknown approval step keys {unknown}", field=f"{at}.{unknown[0]}",
+                    allowed=["completionMode", "participants", "dueDate"],
+                )  # fmt: skip
+            if step.get("completionMode") not in ("ONE", "ALL"):
+                raise InvalidInput(
+                    "completionMode says whether one or all participants must approve",
+                    field=f"{at}.completionMode",
+                    allowed=["ONE", "ALL"],
+                )
+            participants = step.get("participants")
+            if not isinstance(participants, list) or not participants:
+                raise InvalidInput("an approval step needs at least one participant", field=f"{at}.participants")
+            steps.append(
+                {
+                    "completionMode": step["completionMode"],
+                    "participants": self._users(participants, f"{at}.participants"),
+                    "dueDate": self._due(step.get("dueDate"), f"{at}.dueDate"),
+                }
+            )
+        return steps
+
+    @staticmethod
+    def _location(value: Any) -> dict[str, Any] | None:
+        field = "vendor_fields.location"
+        if value is None:
+            return None
+        shape = '{"resource": "<document/spreadsheet/presentation id>", "segment": "<section/sheet/slide id>"|null}'
+        if not isinstance(value, dict) or not isinstance(value.get("resource"), str) or not value["resource"]:
+            raise InvalidInput("location needs a resource id", field=f"{field}.resource", allowed=[shape])
+        unknown = sorted(set(value) - {"resource", "segment"})
+        if unknown:
+            raise InvalidInput(f"unknown location keys {unknown}", field=f"{field}.{unknown[0]}", allowed=[shape])
+        segment = value.get("segment")
+        if segment is not None and not isinstance(segment, str):
+            raise InvalidInput("segment is a string id or null", field=f"{field}.segment", allowed=[shape])
+        return {"resource": value["resource"], "segment": segment}
+
+    def build_create_task(self, req: CreateTaskRequest) -> VendorRequest:
+        reject_unknown_vendor_fields(req.vendor_fields, CREATE_VENDOR_FIELDS, "Workiva")
+        if req.intake_id is not None:
+            raise InvalidInput("Workiva tasks are not attached to intakes", field="intake_id",
+                               hint="use vendor_fields.location to attach the task to a document")  # fmt: skip
+        if req.priority is not None:
+            raise InvalidInput("Workiva tasks have no priority", field="priority", hint="leave priority out")
+        body: dict[str, Any] = {"title": req.title}
+        if req.description is not None:
+            body["description"] = req.description
+        if req.due is not None:
+            body["dueDate"] = utc_iso(req.due.instant)
+        if req.assignees:
+            body["assignees"] = self._users(req.assignees, "assignees")
+        fields = req.vendor_fields
+        if "approvalSteps" in fields:
+            body["approvalSteps"] = self._approval_steps(fields["approvalSteps"])
+        if "location" in fields:
+            body["location"] = self._location(fields["location"])
+        if "notificationsDisabled" in fields:
+            if not isinstance(fields["notificationsDisabled"], bool):
+                raise InvalidInput(
+                    "notificationsDisabled is true or false", field="vendor_fields.notificationsDisabled",
+                    allowed=["true", "false"],
+                )  # fmt: skip
+            body["notificationsDisabled"] = fields["notificationsDisabled"]
+        if req.status is not None:
+            if len(body.get("approvalSteps", [])) > 1:
+                raise InvalidInput(
+                    "Workiva sets the status of a task with several approval steps itself",
+                    field="status",
+                    hint="leave status out, or use at most one approval step",
+                )
+            body["status"] = self.vendor_status(req.status)
+        return VendorRequest("POST", self.collection, json=body, action="create task")
+
+    def build_list_params(self, req: ListTasksRequest) -> list[tuple[str, str]]:
+        clauses: list[str] = []
+        if req.status is not None:
+            clauses.append(f"status eq {_quote(self.vendor_status(req.status))}")
+        if req.assignee is not None:
+            clauses.append(f"assignees eq {_quote(req.assignee)}")
+        if req.due_after is not None:
+            clauses.append(f"dueDate ge {utc_iso(req.due_after.instant)}")
+        if req.due_before is not None:
+            clauses.append(f"dueDate le {utc_iso(req.due_before.instant)}")
+        if req.text:
+            clauses.append(f"title contains {_quote(req.text)}")
+        unknown = sorted(set(req.vendor_filters) - set(LIST_VENDOR_FILTERS))
+        if unknown:
+            raise InvalidInput(
+                f"Workiva cannot filter tasks by {unknown}", field=f"vendor_filters.{unknown[0]}",
+                allowed=list(LIST_VENDOR_FILTERS),
+            )  # fmt: skip
+        for name in ("location.resource", "location.segment", "approvalSteps.participants"):
+            value = req.vendor_filters.get(name)
+            if value is not None:
+                if not isinstance(value, str):
+                    raise InvalidInput("a filter value is one id (a string)", field=f"vendor_filters.{name}")
+                clauses.append(f"{name} eq {_quote(value)}")
+        params = [("$maxpagesize", str(min(req.limit, MAX_PAGE_SIZE)))]
+        if clauses:
+            params.append(("$filter", " and ".join(clauses)))
+        if (order := req.vendor_filters.get("orderBy")) is not None:
+            if not isinstance(order, str):
+                raise InvalidInput("orderBy is text such as 'dueDate asc'", field="vendor_filters.orderBy")
+            params.append(("$orderBy", order))
+        return params
+
+    def build_update_task(self, req: UpdateTaskRequest) -> tuple[VendorRequest, list[str]]:
+        """The JSON Patch document, and what the change does to the task beyond the fields."""
+
+        fields = req.vendor_fields
+        if "notificationsDisabled" in fields:
+            raise InvalidInput(
+                "notificationsDisabled can only be set when a Workiva task is created; it is not a PATCH path",
+                field="vendor_fields.notificationsDisabled",
+                allowed=list(UPDATE_VENDOR_FIELDS),
+            )
+        reject_unknown_vendor_fields(fields, UPDATE_VENDOR_FIELDS, "Workiva updates")
+        if req.status is not None:
+            raise InvalidInput(
+                "Workiva's PATCH cannot change a task's status (its paths are /title, /description, /dueDate, "
+                "/assignees, /approvalSteps, /location, /owner); the status follows the approval process in Workiva",
+                field="status",
+                hint="leave status out; a task's status is set when it is created",
+            )
+        ops: list[dict[str, Any]] = []
+        warnings: list[str] = []
+
+        def replace(path: str, value: Any) -> None:
+            ops.append({"op": "replace", "path": path, "value": value})
+
+        if req.title is not None:
+            replace("/title", req.title)
+        if req.description is not None:
+            replace("/description", req.description)
+        if req.due is not None:
+            replace("/dueDate", utc_iso(req.due.instant))
+        if req.assignees is not None:
+            replace("/assignees", self._users(req.assignees, "assignees"))
+            warnings.append(
+                "Changing the assignees restarts the task in Workiva: its approval progress starts over "
+                "and the new assignees are notified."
+            )
+        if "approvalSteps" in fields:
+            replace("/approvalSteps", self._approval_steps(fields["approvalSteps"]))
+            warnings.append(
+                "If a participant who had already approved was replaced, Workiva restarts the task's approvals."
+            )
+        if "location" in fields:
+            replace("/location", self._location(fields["location"]))
+            warnings.append(
+                "Attaching a location restarts the task in Workiva, and the location cannot be changed afterwards."
+            )
+        if "owner" in fields:
+            if not isinstance(fields["owner"], str) or not fields["owner"]:
+                raise InvalidInput("owner is a Workiva user id", field="vendor_fields.owner", hint="use find_people")
+            replace("/owner", fields["owner"])
+        if not ops:
+            raise InvalidInput("nothing to update", field="task_id", allowed=list(PATCH_FIELDS))
+        request = VendorRequest("PATCH", self.item(req.task_id), json=ops, action=f"update task {req.task_id}")
+        request.headers["Content-Type"] = "application/json"
+        return request, warnings
+
+    # -- operations ------------------------------------------------------------------------
+
+    async def create_task(self, req: CreateTaskRequest) -> Task:
+        return self._task(await self.http.send_json(self.build_create_task(req), ok=(201,)))
+
+    async def get_task(self, task_id: str) -> Task:
+        if self.prototype:
+            raise self._no_prototype_route("get_task")
+        request = VendorRequest("GET", self.item(task_id), action=f"get task {task_id}")
+        return self._task(await self.http.send_json(request))
+
+    async def list_tasks(self, req: ListTasksRequest) -> TaskPage:
+        if req.cursor:
+            state = decode_cursor(req.cursor, "workiva")
+            if state.get("version") != self.settings.api_version or not isinstance(state.get("query"), list):
+                raise InvalidInput(
+                    f"cursor was made for Workiva API version {state.get('version')}, "
+                    f"but tasklink now uses {self.settings.api_version}",
+                    field="cursor",
+                    hint="start again without a cursor",
+                )
+            params = [(str(k), str(v)) for k, v in state["query"]]
+        else:
+            params = self.build_list_params(req)
+        data = await self.http.send_json(VendorRequest("GET", self.collection, params=params, action="list tasks"))
+        next_link = data.get("@nextLink")
+        cursor = None
+        if isinstance(next_link, str) and next_link:
+            cursor = encode_cursor("workiva", {"version": self.settings.api_version, "query": _next_query(next_link)})
+        return TaskPage(
+            vendor="workiva", tasks=[self._task(t, full=False) for t in data.get("data") or []], next_cursor=cursor
+        )
+
+    async def update_task(self, req: UpdateTaskRequest) -> Task:
+        request, warnings = self.build_update_task(req)
+        task = self._task(await self.http.send_json(request))
+        task.warnings.extend(warnings)
+        return task
+
+    async def delete_task(self, task_id: str) -> None:
+        if self.prototype:
+            raise self._no_prototype_route("delete_task")
+        await self.http.send(VendorRequest("DELETE", self.item(task_id), action=f"delete task {task_id}"), ok=(204,))
+
+    async def find_people(self, query: str, limit: int) -> list[Person]:
+        org = self.settings.organization_id
+        if not org:
+            raise ConfigurationError(
+                "find_people on Workiva needs the organization whose users to search",
+                hint="set WORKIVA_ORGANIZATION_ID to your Workiva organization id (a UUID) and restart tasklink",
+            )
+        wanted = query.strip().lower()
+        path = f"/organizations/{quote(org, safe='')}/users"
+        params: list[tuple[str, str]] = [("$maxpagesize", str(MAX_PAGE_SIZE))]
+        found: list[Person] = []
+        for _ in range(USER_PAGES):
+            request = VendorRequest(
+                "GET", path, params=params, headers={"X-Version": TOKEN_AND_USERS_VERSION}, action="find people"
+            )
+            data = await self.http.send_json(request)
+            found.extend(_person(u) for u in data.get("data") or [] if _user_matches(u, wanted))
+            next_link = data.get("@nextLink")
+            if len(found) >= limit or not isinstance(next_link, str) or not next_link:
+                break
+            params = _next_query(next_link)
+        return found[:limit]
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _task(self, data: dict[str, Any], *, full: bool = True) -> Task:
+        """A normalized task; `full` adds approvalSteps, location and notificationsDisabled."""
+
+        status = data.get("status")
+        links = {"owner": str(data["owner"])} if data.get("owner") else {}
+        created = data.get("created") or {}
+        vendor_fields: dict[str, Any] = {}
+        if full:
+            vendor_fields = {
+                "approvalSteps": [
+                    {
+                        "completionMode": step.get("completionMode"),
+                        "participants": [str(p.get("id")) for p in step.get("participants") or []],
+                        # Approval steps carry the same dueDate/dueAt split as tasks.
+                        "dueDate": step.get("dueDate", step.get("dueAt")),
+                    }
+                    for step in data.get("approvalSteps") or []
+                ],
+                "location": data.get("location"),
+                "notificationsDisabled": bool(data.get("notificationsDisabled", False)),
+            }
+        return Task(
+            vendor="workiva",
+            id=str(data["id"]),
+            title=str(data.get("title") or ""),
+            status=self.normalized_status(status),
+            vendor_status=status,
+            # The schema names it dueDate; the reference examples (and prototype responses) say dueAt.
+            due=data.get("dueDate") or data.get("dueAt"),
+            description=data.get("description") or None,
+            assignees=[str(a["id"]) for a in data.get("assignees") or [] if a.get("id")],
+            links=links,
+            url=data.get("sourceUrl"),
+            created_at=created.get("dateTime"),
+            vendor_fields=vendor_fields,
+        )
+
+
+def _user_matches(user: dict[str, Any], wanted: str) -> bool:
+    if "@" in wanted:
+        return any(wanted in str(user.get(k) or "").lower() for k in ("email", "username"))
+    names = [str(user.get(k) or "").lower() for k in ("displayName", "givenName", "familyName")]
+    return any(n.startswith(wanted) for n in names) or wanted in names[0]
+
+
+def _person(user: dict[str, Any]) -> Person:
+    name = user.get("displayName") or " ".join(p for p in (user.get("givenName"), user.get("familyName")) if p)
+    return Person(
+        id=str(user["id"]),
+        name=name or None,
+        email=user.get("email"),
+        active=user.get("status") in (None, "active"),
+    )
