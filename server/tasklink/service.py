@@ -19,7 +19,7 @@ from typing import Any, Literal, Protocol, Self, cast
 from pydantic import BaseModel, Field
 
 from .errors import InvalidInput
-from .guardrails import ConfirmTokens, require_supported
+from .guardrails import ConfirmTokens, deprecation_notices, deprecation_warnings, require_supported
 from .models import (
     CreateIntakeRequest,
     CreateTaskRequest,
@@ -64,6 +64,9 @@ class VendorInfo(BaseModel):
     mode: Literal["live", "sandbox"] = Field(description="live = real API; sandbox = embedded simulator.")
     summary: str
     operations: list[OperationInfo]
+    notices: list[str] = Field(
+        default_factory=list, description="Deprecations in effect for this configuration: dates and how to migrate."
+    )
 
 
 class VendorsReport(BaseModel):
@@ -74,6 +77,7 @@ class FoundPeople(BaseModel):
     vendor: str
     query: str
     people: list[Person]
+    warnings: list[str] = Field(default_factory=list)
 
 
 class TaskLink:
@@ -118,7 +122,14 @@ class TaskLink:
 
     async def _checked(self, vendor: str, operation: str) -> Any:
         require_supported(self.vendors.runtime(vendor).manifest, operation)
+        self.deprecation_warnings(vendor)
         return await self.vendors.adapter(vendor)
+
+    def deprecation_warnings(self, vendor: str) -> list[str]:
+        """Warnings while a deprecated setting is in use; raises (nothing sent) once it is sunset."""
+
+        rt = self.vendors.runtime(vendor)
+        return deprecation_warnings(rt.manifest, rt.settings, self.now().date())
 
     def intake_vendor(self) -> str:
         for name, rt in self.vendors.runtimes.items():
@@ -148,6 +159,7 @@ class TaskLink:
                         )
                         for op in rt.manifest.operations.values()
                     ],
+                    notices=deprecation_notices(rt.manifest, rt.settings, self.now().date()),
                 )
                 for rt in self.vendors.runtimes.values()
             ]
@@ -156,7 +168,7 @@ class TaskLink:
     async def find_people(self, vendor: str, query: str, limit: int = 10) -> FoundPeople:
         adapter = await self._checked(vendor, "find_people")
         people: list[Person] = await adapter.find_people(query, limit)
-        return FoundPeople(vendor=vendor, query=query, people=people)
+        return FoundPeople(vendor=vendor, query=query, people=people, warnings=self.deprecation_warnings(vendor))
 
     # -- intakes -------------------------------------------------------------------------
 
@@ -256,16 +268,19 @@ class TaskLink:
         adapter = await self._checked(req.vendor, "create_task")
         task: Task = await adapter.create_task(req)
         task.warnings.extend(self.due_warnings(req.due))
+        task.warnings.extend(self.deprecation_warnings(req.vendor))
         return task
 
     async def get_task(self, vendor: str, task_id: str) -> Task:
         adapter = await self._checked(vendor, "get_task")
         task: Task = await adapter.get_task(task_id)
+        task.warnings.extend(self.deprecation_warnings(vendor))
         return task
 
     async def list_tasks(self, req: ListTasksRequest) -> TaskPage:
         adapter = await self._checked(req.vendor, "list_tasks")
         page: TaskPage = await adapter.list_tasks(req)
+        page.warnings.extend(self.deprecation_warnings(req.vendor))
         return page
 
     async def update_task(self, req: UpdateTaskRequest) -> Task:
@@ -273,9 +288,11 @@ class TaskLink:
         require_supported(manifest, "update_task")
         if req.assignees is not None:
             require_supported(manifest, "reassign_task")
+        sunset_warnings = self.deprecation_warnings(req.vendor)
         adapter = await self.vendors.adapter(req.vendor)
         task: Task = await adapter.update_task(req)
         task.warnings.extend(self.due_warnings(req.due))
+        task.warnings.extend(sunset_warnings)
         return task
 
     async def preview_delete_task(self, vendor: str, task_id: str) -> DeleteResult:
@@ -292,6 +309,7 @@ class TaskLink:
             ),
             confirm_token=self.tokens.issue("delete_task", vendor, task_id),
             preview=task.model_dump(include={"id", "title", "status", "due", "assignees"}),
+            warnings=self.deprecation_warnings(vendor),
         )
 
     async def delete_task(
@@ -314,6 +332,7 @@ class TaskLink:
             target=f"task {task_id}",
             deleted=True,
             message=f"Deleted {title} task {task_id} '{task.title}'.",
+            warnings=self.deprecation_warnings(vendor),
         )
 
 
