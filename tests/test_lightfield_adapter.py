@@ -147,6 +147,32 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     assert headers == {"Authorization": "Bearer sk_lf_secret_value", "Lightfield-Version": "2026-03-01"}
 
 
+# -- the vendor's idempotency key, below any local ledger -----------------------------------
+
+
+async def test_vendor_replays_a_repeated_key_so_one_task_is_created(tmp_path: Path) -> None:
+    async with TaskLink(TaskLinkSettings(data_dir=tmp_path, sandbox=True, vendors=["lightfield"])) as tl:
+        adapter = await tl.vendors.adapter("lightfield")
+        app = tl.vendors.runtime("lightfield").sandbox_app
+        req = CreateTaskRequest(
+            vendor="lightfield", title="Once", assignees=[AssigneeRef(user_id=SAM)], idempotency_key="only-once"
+        )
+        first = await adapter.create_task(req)
+        second = await adapter.create_task(req)
+        assert second.id == first.id
+        assert app.state.lightfield.task_count() == 1
+        posts = app.state.sandbox.requests_matching("POST", "/v1/tasks")
+        assert [r.headers["idempotency-key"] for r in posts] == ["only-once", "only-once"]
+
+        other = await adapter.create_task(req.model_copy(update={"idempotency_key": None, "title": "Other"}))
+        update = UpdateTaskRequest(vendor="lightfield", task_id=first.id, status="done", idempotency_key="u1")
+        await adapter.update_task(update)
+        with pytest.raises(InvalidInput, match="already used for Lightfield task") as caught:
+            await adapter.update_task(update.model_copy(update={"task_id": other.id}))
+        assert caught.value.field == "idempotency_key"
+        assert (await adapter.get_task(other.id)).status == "todo"
+
+
 # -- over real loopback HTTP ----------------------------------------------------------------
 
 

@@ -166,8 +166,10 @@ async def test_same_idempotency_key_creates_one_task(client: Client, server: MCP
     second = await call_ok(client, "create_task", args)
     assert second["id"] == first["id"]
     assert sandbox.task_count() == 1
+    # Whether the repeat is answered by tasklink's own ledger or by Lightfield's replay, every
+    # create that went out carried the caller's key.
     keys = [r.headers.get("idempotency-key") for r in state.requests_matching("POST", "/v1/tasks")]
-    assert keys == ["renewal-follow-up-2030", "renewal-follow-up-2030"]
+    assert keys in (["renewal-follow-up-2030"], ["renewal-follow-up-2030", "renewal-follow-up-2030"])
 
 
 async def test_each_call_without_a_key_gets_its_own_minted_key(client: Client, server: MCPServer) -> None:
@@ -315,6 +317,6 @@ async def test_update_with_a_key_used_for_another_task_changes_nothing(client: C
     result = await client.call_tool(
         "update_task", {"vendor": "lightfield", "task_id": two["id"], "status": "cancelled", **key}
     )
-    assert result.is_error and "`idempotency_key`" in text_of(result)
+    assert result.is_error and "idempotency_key" in text_of(result)
     still = await call_ok(client, "get_task", {"vendor": "lightfield", "task_id": two["id"]})
     assert still["status"] == "in_progress"
