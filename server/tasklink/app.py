@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from mcp.server.mcpserver import MCPServer
+from mcp.types import CallToolResult, TextContent
 
 from . import __version__
 from .errors import ConfigurationError
+from .protocol import register_protocol
 from .service import TaskLink
 from .settings import TaskLinkSettings
 from .tools import ALL_TOOLS, ToolSpec
@@ -34,6 +37,16 @@ def allowed_tools(settings: TaskLinkSettings) -> list[ToolSpec]:
     return chosen
 
 
+def disabled_message(name: str, settings: TaskLinkSettings) -> str:
+    why = "TASKLINK_READ_ONLY=1 allows only read tools" if settings.read_only else "TASKLINK_TOOLS/EXCLUDE_TOOLS"
+    return f"`{name}` is disabled on this server ({why}). Nothing was changed."
+
+
+def transport_of(ctx: Any) -> str:
+    request = getattr(getattr(ctx, "request_context", ctx), "request", None)
+    return "http" if getattr(request, "headers", None) is not None else "stdio-or-memory"
+
+
 def build_server(settings: TaskLinkSettings | None = None, *, service: TaskLink | None = None) -> MCPServer:
     settings = settings or (service.settings if service else TaskLinkSettings())
     tools = allowed_tools(settings)
@@ -46,6 +59,29 @@ def build_server(settings: TaskLinkSettings | None = None, *, service: TaskLink 
         finally:
             await tl.aclose()
 
+    disabled = {t.name: t for t in ALL_TOOLS if t not in tools}
+
+    async def refuse_disabled_tools(ctx: Any, call_next: Any) -> Any:
+        """Calling a tool the configuration hides is refused like listing it is: on every transport."""
+
+        if ctx.method == "tools/call" and isinstance(ctx.params, dict):
+            name = ctx.params.get("name")
+            if isinstance(name, str) and name in disabled:
+                tl.audit.record(
+                    transport=transport_of(ctx),
+                    client=None,
+                    tool=name,
+                    vendor=None,
+                    target=None,
+                    args_digest=None,
+                    idempotency_key=None,
+                    outcome="refused:disabled",
+                )
+                return CallToolResult(
+                    content=[TextContent(type="text", text=disabled_message(name, settings))], is_error=True
+                )
+        return await call_next(ctx)
+
     server = MCPServer(
         "tasklink",
         title="tasklink",
@@ -53,8 +89,10 @@ def build_server(settings: TaskLinkSettings | None = None, *, service: TaskLink 
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
         log_level="WARNING",
+        middleware=[refuse_disabled_tools],
     )
     for spec in tools:
         server.add_tool(spec.fn, title=spec.title, annotations=spec.annotations(), structured_output=True)
     server.tasklink = tl  # type: ignore[attr-defined]
+    register_protocol(server)
     return server

@@ -85,6 +85,13 @@ class NotFound(TaskLinkError):
     """The target does not exist (or is not visible to these credentials)."""
 
 
+class PossibleDuplicate(TaskLinkError):
+    """A recent open item with the same title exists; creating another is probably a mistake."""
+
+    def retry_advice(self) -> str:
+        return "Nothing was created. If this really is a new item, call again with allow_duplicate=true."
+
+
 class ConfirmationDeclined(TaskLinkError):
     actor = "user"
 

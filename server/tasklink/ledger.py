@@ -183,7 +183,7 @@ class IdempotencyLedger:
 
     def state(self, key: str) -> State | None:
         rows = self.db.query("SELECT state FROM idempotency WHERE key=?", (key,))
-        return rows[0][0] if rows else None  # type: ignore[no-any-return]
+        return rows[0][0] if rows else None
 
 
 class AuditLog:

@@ -231,6 +231,7 @@ class IntakeSummary(BaseModel):
     priority: str
     due_date: str | None = None
     reference_id: str | None = None
+    created_at: str | None = None
 
 
 class IntakePage(BaseModel):

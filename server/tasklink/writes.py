@@ -46,6 +46,15 @@ class CallInfo:
 call_info: ContextVar[CallInfo] = ContextVar("tasklink_call_info", default=CallInfo())  # noqa: B039 - frozen default
 
 
+@dataclass(frozen=True)
+class WriteOptions:
+    """How one write should run: its idempotency key, dry run, duplicate override."""
+
+    idempotency_key: str | None = None
+    dry_run: bool = False
+    allow_duplicate: bool = False
+
+
 class InProgress(TaskLinkError):
     retryable = True
 

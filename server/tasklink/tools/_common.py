@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, ParamSpec, TypeVar
 
+from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
 from mcp.server.mcpserver import Context, Elicit
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
@@ -13,8 +14,9 @@ from pydantic import BaseModel, Field, ValidationError
 
 from ..errors import TaskLinkError
 from ..manifests import vendor_names
+from ..models import DeleteResult
 from ..service import TaskLink
-from ..writes import CallInfo, call_info
+from ..writes import CallInfo, WriteOptions, call_info
 
 log = logging.getLogger("tasklink")
 P = ParamSpec("P")
@@ -26,6 +28,18 @@ VendorArg = Annotated[
     str,
     Field(description="Vendor system.", json_schema_extra={"enum": vendor_names()}),
 ]
+
+
+IdempotencyKeyArg = Annotated[
+    str | None,
+    Field(min_length=1, max_length=255, description="Same key + same arguments = same result, never a second write."),
+]
+DryRunArg = Annotated[bool, Field(description="Validate and show the exact request; send nothing.")]
+AllowDuplicateArg = Annotated[bool, Field(description="Create even if a same-titled open item exists.")]
+
+
+def options(idempotency_key: str | None, dry_run: bool, allow_duplicate: bool = False) -> WriteOptions:
+    return WriteOptions(idempotency_key=idempotency_key, dry_run=dry_run, allow_duplicate=allow_duplicate)
 
 
 def service(ctx: Context[Any, Any]) -> TaskLink:
@@ -125,10 +139,42 @@ def can_elicit(ctx: Context[Any, Any]) -> bool:
 
 
 async def ask_or_fallback(
-    ctx: Context[Any, Any], confirm: bool, confirm_token: str | None, describe: Callable[[], Awaitable[str]]
+    ctx: Context[Any, Any],
+    confirm: bool,
+    confirm_token: str | None,
+    dry_run: bool,
+    describe: Callable[[], Awaitable[str]],
 ) -> Approval | NoElicitation | Elicit[Approval]:
-    if confirm and confirm_token:
+    if dry_run or (confirm and confirm_token):
         return NoElicitation()
     if can_elicit(ctx):
         return Elicit(await describe(), Approval)
     return NoElicitation()
+
+
+async def confirmed_delete(
+    approval: ElicitationResult[Gate],
+    *,
+    confirm: bool,
+    confirm_token: str | None,
+    dry_run: bool,
+    declined: Callable[[], DeleteResult],
+    delete: Callable[[bool, str | None], Awaitable[DeleteResult]],
+    preview: Callable[[], Awaitable[DeleteResult]],
+) -> DeleteResult:
+    """The one confirmation flow for every destructive tool.
+
+    Elicitation accepted → delete; declined → nothing; no elicitation → a preview with a token
+    unless the call carries confirm=true and that token; dry runs skip straight to the service.
+    """
+    if dry_run:
+        return await delete(False, None)
+    if not isinstance(approval, AcceptedElicitation) or (
+        isinstance(approval.data, Approval) and not approval.data.confirm
+    ):
+        return declined()
+    if isinstance(approval.data, Approval):
+        return await delete(True, None)
+    if confirm and confirm_token:
+        return await delete(False, confirm_token)
+    return await preview()

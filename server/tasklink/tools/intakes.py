@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any, Literal
 
-from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
+from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context, Elicit, Resolve
 from pydantic import Field
 
@@ -15,7 +15,20 @@ from ..models import (
     ListIntakesRequest,
     UpdateIntakeRequest,
 )
-from ._common import Approval, Gate, NoElicitation, ToolSpec, ask_or_fallback, boundary, service
+from ._common import (
+    AllowDuplicateArg,
+    Approval,
+    DryRunArg,
+    Gate,
+    IdempotencyKeyArg,
+    NoElicitation,
+    ToolSpec,
+    ask_or_fallback,
+    boundary,
+    confirmed_delete,
+    options,
+    service,
+)
 
 Priority = Literal["LOW", "MEDIUM", "HIGH"]
 IntakeStatus = Literal["DRAFT", "PENDING", "IN_PROGRESS", "BLOCKED", "COMPLETED", "DISCARDED"]
@@ -41,6 +54,9 @@ async def create_intake(
         list[IntakeAssigneeInput] | None, Field(max_length=50, description="People to assign or add as collaborators.")
     ] = None,
     metadata: Annotated[dict[str, Any] | None, Field(description="Free key-value metadata.")] = None,
+    idempotency_key: IdempotencyKeyArg = None,
+    dry_run: DryRunArg = False,
+    allow_duplicate: AllowDuplicateArg = False,
 ) -> Intake:
     """Open a SpotDraft legal intake (a request for legal work)."""
     tl = service(ctx)
@@ -53,7 +69,7 @@ async def create_intake(
         assignees=assignees or [],
         metadata=metadata,
     )
-    return await tl.create_intake(req)
+    return await tl.create_intake(req, options(idempotency_key, dry_run, allow_duplicate))
 
 
 @boundary
@@ -98,6 +114,8 @@ async def update_intake(
     due: Due = None,
     clear_due: Annotated[bool, Field(description="Remove the due date.")] = False,
     metadata: Annotated[dict[str, Any] | None, Field(description="Replaces the metadata.")] = None,
+    idempotency_key: IdempotencyKeyArg = None,
+    dry_run: DryRunArg = False,
 ) -> Intake:
     """Change an intake's fields; only the fields given change."""
     tl = service(ctx)
@@ -111,7 +129,7 @@ async def update_intake(
         clear_due=clear_due,
         metadata=metadata,
     )
-    return await tl.update_intake(req)
+    return await tl.update_intake(req, options(idempotency_key, dry_run))
 
 
 @boundary
@@ -123,14 +141,16 @@ async def update_intake_assignees(
         Literal["replace", "add", "remove"],
         Field(description="replace: this is the full list; add/remove: change only these people."),
     ] = "replace",
+    idempotency_key: IdempotencyKeyArg = None,
+    dry_run: DryRunArg = False,
 ) -> Intake:
     """Set who is assigned to and collaborating on an intake; the result splits the two."""
-    return await service(ctx).update_intake_assignees(intake_id, assignees, mode)
+    return await service(ctx).update_intake_assignees(intake_id, assignees, mode, options(idempotency_key, dry_run))
 
 
 @boundary
 async def _ask_delete_intake(
-    ctx: Context[Any, Any], intake_id: int, confirm: bool, confirm_token: str | None
+    ctx: Context[Any, Any], intake_id: int, confirm: bool, confirm_token: str | None, dry_run: bool
 ) -> Approval | NoElicitation | Elicit[Approval]:
     async def describe() -> str:
         preview = await service(ctx).preview_delete_intake(intake_id)
@@ -140,7 +160,7 @@ async def _ask_delete_intake(
             f"({preview.preview.get('reference_id')})? SpotDraft has no restore."
         )
 
-    return await ask_or_fallback(ctx, confirm, confirm_token, describe)
+    return await ask_or_fallback(ctx, confirm, confirm_token, dry_run, describe)
 
 
 @boundary
@@ -150,29 +170,30 @@ async def delete_intake(
     approval: Annotated[ElicitationResult[Gate], Resolve(_ask_delete_intake)],
     confirm: Annotated[bool, Field(description="True only after the user agreed to the preview.")] = False,
     confirm_token: Annotated[str | None, Field(max_length=400, description="Token from the preview.")] = None,
+    idempotency_key: IdempotencyKeyArg = None,
+    dry_run: DryRunArg = False,
 ) -> DeleteResult:
     """Delete an intake. Asks the user first; without that ability, returns a preview and token."""
     tl = service(ctx)
-    if not isinstance(approval, AcceptedElicitation):
-        return DeleteResult(
+    opts = options(idempotency_key, dry_run)
+
+    async def delete(elicited: bool, token: str | None) -> DeleteResult:
+        return await tl.delete_intake(intake_id, confirm_token=token, elicited=elicited, opts=opts)
+
+    return await confirmed_delete(
+        approval,
+        confirm=confirm,
+        confirm_token=confirm_token,
+        dry_run=dry_run,
+        declined=lambda: DeleteResult(
             vendor=tl.intake_vendor(),
             target=f"intake {intake_id}",
             deleted=False,
             message="The user declined; nothing was deleted.",
-        )
-    data = approval.data
-    if isinstance(data, Approval):
-        if not data.confirm:
-            return DeleteResult(
-                vendor=tl.intake_vendor(),
-                target=f"intake {intake_id}",
-                deleted=False,
-                message="The user did not confirm; nothing was deleted.",
-            )
-        return await tl.delete_intake(intake_id, confirm_token=None, elicited=True)
-    if confirm and confirm_token:
-        return await tl.delete_intake(intake_id, confirm_token=confirm_token)
-    return await tl.preview_delete_intake(intake_id)
+        ),
+        delete=delete,
+        preview=lambda: tl.preview_delete_intake(intake_id),
+    )
 
 
 TOOLS = [

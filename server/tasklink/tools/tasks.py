@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any
 
-from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
+from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context, Elicit, Resolve
 from pydantic import Field
 
@@ -16,7 +16,21 @@ from ..models import (
     TaskPage,
     UpdateTaskRequest,
 )
-from ._common import Approval, Gate, NoElicitation, ToolSpec, VendorArg, ask_or_fallback, boundary, service
+from ._common import (
+    AllowDuplicateArg,
+    Approval,
+    DryRunArg,
+    Gate,
+    IdempotencyKeyArg,
+    NoElicitation,
+    ToolSpec,
+    VendorArg,
+    ask_or_fallback,
+    boundary,
+    confirmed_delete,
+    options,
+    service,
+)
 
 TaskId = Annotated[str, Field(min_length=1, max_length=200, description="The vendor's task id.")]
 Due = Annotated[str | None, Field(description="YYYY-MM-DD (17:00 in TASKLINK_TIMEZONE) or ISO datetime with offset.")]
@@ -27,10 +41,6 @@ Status = Annotated[
 Assignees = Annotated[
     list[str | AssigneeRef] | None,
     Field(max_length=25, description="Person ids (see find_people); SpotDraft also takes {role_id}."),
-]
-IdempotencyKey = Annotated[
-    str | None,
-    Field(min_length=1, max_length=255, description="Same key + same arguments = same result, never a second write."),
 ]
 VendorFields = Annotated[
     dict[str, Any] | None,
@@ -62,7 +72,9 @@ async def create_task(
     status: Status = None,
     intake_id: Annotated[int | None, Field(ge=1, description="SpotDraft: make this a task on that intake.")] = None,
     vendor_fields: VendorFields = None,
-    idempotency_key: IdempotencyKey = None,
+    idempotency_key: IdempotencyKeyArg = None,
+    dry_run: DryRunArg = False,
+    allow_duplicate: AllowDuplicateArg = False,
 ) -> Task:
     """Create a task in a vendor system."""
     tl = service(ctx)
@@ -78,7 +90,7 @@ async def create_task(
         vendor_fields=vendor_fields or {},
         idempotency_key=idempotency_key,
     )
-    return await tl.create_task(req)
+    return await tl.create_task(req, options(idempotency_key, dry_run, allow_duplicate))
 
 
 @boundary
@@ -129,7 +141,8 @@ async def update_task(
         list[str | AssigneeRef] | None, Field(max_length=25, description="The full new list of assignee ids.")
     ] = None,
     vendor_fields: VendorFields = None,
-    idempotency_key: IdempotencyKey = None,
+    idempotency_key: IdempotencyKeyArg = None,
+    dry_run: DryRunArg = False,
 ) -> Task:
     """Change a task; only the fields given change."""
     tl = service(ctx)
@@ -144,18 +157,18 @@ async def update_task(
         vendor_fields=vendor_fields or {},
         idempotency_key=idempotency_key,
     )
-    return await tl.update_task(req)
+    return await tl.update_task(req, options(idempotency_key, dry_run))
 
 
 @boundary
 async def _ask_delete_task(
-    ctx: Context[Any, Any], vendor: str, task_id: str, confirm: bool, confirm_token: str | None
+    ctx: Context[Any, Any], vendor: str, task_id: str, confirm: bool, confirm_token: str | None, dry_run: bool
 ) -> Approval | NoElicitation | Elicit[Approval]:
     async def describe() -> str:
         preview = await service(ctx).preview_delete_task(vendor, task_id)
         return preview.message.split(". Ask the user")[0].replace("Nothing was deleted. This would delete", "Delete")
 
-    return await ask_or_fallback(ctx, confirm, confirm_token, describe)
+    return await ask_or_fallback(ctx, confirm, confirm_token, dry_run, describe)
 
 
 @boundary
@@ -166,23 +179,27 @@ async def delete_task(
     approval: Annotated[ElicitationResult[Gate], Resolve(_ask_delete_task)],
     confirm: Annotated[bool, Field(description="True only after the user agreed to the preview.")] = False,
     confirm_token: Annotated[str | None, Field(max_length=400, description="Token from the preview.")] = None,
+    idempotency_key: IdempotencyKeyArg = None,
+    dry_run: DryRunArg = False,
 ) -> DeleteResult:
     """Delete a task. Asks the user first; without that ability, returns a preview and token."""
     tl = service(ctx)
-    if not isinstance(approval, AcceptedElicitation) or (
-        isinstance(approval.data, Approval) and not approval.data.confirm
-    ):
-        return DeleteResult(
-            vendor=vendor,
-            target=f"task {task_id}",
-            deleted=False,
-            message="The user declined; nothing was deleted.",
-        )
-    if isinstance(approval.data, Approval):
-        return await tl.delete_task(vendor, task_id, confirm_token=None, elicited=True)
-    if confirm and confirm_token:
-        return await tl.delete_task(vendor, task_id, confirm_token=confirm_token)
-    return await tl.preview_delete_task(vendor, task_id)
+    opts = options(idempotency_key, dry_run)
+
+    async def delete(elicited: bool, token: str | None) -> DeleteResult:
+        return await tl.delete_task(vendor, task_id, confirm_token=token, elicited=elicited, opts=opts)
+
+    return await confirmed_delete(
+        approval,
+        confirm=confirm,
+        confirm_token=confirm_token,
+        dry_run=dry_run,
+        declined=lambda: DeleteResult(
+            vendor=vendor, target=f"task {task_id}", deleted=False, message="The user declined; nothing was deleted."
+        ),
+        delete=delete,
+        preview=lambda: tl.preview_delete_task(vendor, task_id),
+    )
 
 
 TOOLS = [

@@ -217,6 +217,7 @@ class SpotDraftAdapter(VendorAdapter):
                     priority=i["priority"],
                     due_date=i.get("due_date"),
                     reference_id=i.get("reference_id"),
+                    created_at=i.get("created_at"),
                 )
                 for i in data["intakes"]
             ],
