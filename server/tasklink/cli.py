@@ -44,17 +44,41 @@ def main() -> None:
 
 @main.command()
 @click.option("--http", "use_http", is_flag=True, help="Serve Streamable HTTP at /mcp instead of stdio.")
-@click.option("--host", default="127.0.0.1", show_default=True, help="HTTP bind address.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="HTTP bind address (non-loopback needs auth).")
 @click.option("--port", default=8000, show_default=True, type=int, help="HTTP port.")
-def serve(use_http: bool, host: str, port: int) -> None:
+@click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="Extra Host name clients use (repeatable); '*' turns the Host check off behind a proxy that pins it.",
+)
+@click.option("--stateless", is_flag=True, help="No sessions: any of several workers can answer any request.")
+def serve(use_http: bool, host: str, port: int, allowed_hosts: tuple[str, ...], stateless: bool) -> None:
     """Run the MCP server (stdio by default, as desktop clients launch it)."""
-    server = _server()
-    _banner(server)
-    if use_http:
-        click.echo(f"tasklink: serving MCP at http://{host}:{port}/mcp", err=True)
-        server.run("streamable-http", host=host, port=port)
-    else:
+    if not use_http:
+        server = _server()
+        _banner(server)
         server.run("stdio")
+        return
+    from .errors import ConfigurationError
+    from .http import HttpOptions, HttpSettings, describe, http_app, refuse_open_bind
+
+    options = HttpOptions(host=host, port=port, allowed_hosts=list(allowed_hosts), stateless=stateless)
+    try:
+        http = HttpSettings()
+        refuse_open_bind(http, options)  # before building anything
+        server = _server()
+        app = http_app(server, options, http)
+    except (ConfigurationError, ValueError) as exc:
+        _fail(str(exc))
+        return
+    _banner(server)
+    for line in describe(options, http, server.tasklink.settings):  # type: ignore[attr-defined]
+        click.echo(line, err=True)
+    import uvicorn
+
+    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 @main.command()

@@ -1,0 +1,332 @@
+"""Streamable HTTP deployment: closed by default.
+
+- Binds 127.0.0.1 unless told otherwise; any other address needs authentication: static bearer
+  tokens (`TASKLINK_HTTP_TOKEN`, comma-separated, compared in constant time) and/or an OAuth
+  resource-server configuration that verifies JWTs from one issuer (RFC 9728 metadata is served).
+- DNS-rebinding protection is always on: loopback names plus every `--allowed-host`.
+- `/health` answers probes without authentication and without details.
+- `--stateless` drops handshake-era sessions so any worker can answer any request. Workers share
+  the key that seals multi-round-trip request state (derived from `TASKLINK_CONFIRM_SECRET`, else
+  from the data dir's confirmation key), so a confirmation that starts on one worker can finish
+  on another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import anyio.to_thread
+import jwt
+from mcp.server.auth.provider import AccessToken, TokenVerifier
+from mcp.server.auth.settings import AuthSettings
+from mcp.server.mcpserver import MCPServer
+from mcp.server.request_state import RequestStateBoundary, RequestStateSecurity
+from mcp.server.transport_security import TransportSecuritySettings
+from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from .errors import ConfigurationError
+from .settings import TaskLinkSettings, split_names
+
+MCP_PATH = "/mcp"
+MIN_TOKEN_LENGTH = 16
+#: asymmetric algorithms only: a shared-secret (HS*) or "none" token is never accepted
+JWT_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
+LOOPBACK_HOSTS = ("127.0.0.1:*", "localhost:*", "[::1]:*")
+REQUEST_STATE_LABEL = b"tasklink/request-state/v1"
+
+
+class HttpSettings(BaseSettings):
+    """`TASKLINK_HTTP_*` and `TASKLINK_OAUTH_*`: who may talk to the HTTP endpoint."""
+
+    model_config = SettingsConfigDict(env_prefix="TASKLINK_", extra="ignore")
+
+    http_token: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list, description="Bearer token(s), comma-separated; any one of them is accepted."
+    )
+    http_public_url: AnyHttpUrl | None = Field(
+        None, description="The URL clients use for /mcp (resource id in OAuth metadata); default from host/port."
+    )
+    oauth_issuer: str | None = Field(None, description="Authorization server whose JWTs are accepted (exact `iss`).")
+    oauth_jwks_url: AnyHttpUrl | None = Field(None, description="Where the issuer publishes its signing keys.")
+    oauth_public_key: SecretStr | None = Field(None, description="PEM public key (instead of a JWKS URL).")
+    oauth_audience: str | None = Field(None, description="Required `aud`; default: the public /mcp URL.")
+    oauth_scopes: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Scopes every token needs.")
+
+    @field_validator("http_token", mode="before")
+    @classmethod
+    def _split_tokens(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    _split_scopes = field_validator("oauth_scopes", mode="before")(split_names)
+
+    @property
+    def oauth_configured(self) -> bool:
+        return self.oauth_issuer is not None
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class StaticTokenVerifier(TokenVerifier):
+    """Accepts any configured token; every comparison runs in constant time, over every token."""
+
+    def __init__(self, tokens: Sequence[str]) -> None:
+        self._tokens = [t.encode() for t in tokens]
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        presented = token.encode()
+        matched: int | None = None
+        for index, known in enumerate(self._tokens):
+            if hmac.compare_digest(presented, known):
+                matched = index
+        if matched is None:
+            return None
+        return AccessToken(token=token, client_id=f"static-token-{matched + 1}", scopes=[])
+
+
+class JwtVerifier(TokenVerifier):
+    """Verifies JWT access tokens from one issuer: signature, `iss`, `aud`, `exp`, required scopes."""
+
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        audience: str,
+        jwks_url: str | None = None,
+        public_key: str | None = None,
+        required_scopes: Sequence[str] = (),
+    ) -> None:
+        if (jwks_url is None) == (public_key is None):
+            raise ConfigurationError("OAuth needs exactly one of TASKLINK_OAUTH_JWKS_URL or TASKLINK_OAUTH_PUBLIC_KEY")
+        self.issuer = issuer
+        self.audience = audience
+        self.required_scopes = list(required_scopes)
+        self._public_key = public_key
+        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, timeout=10) if jwks_url else None
+
+    def _key(self, token: str) -> Any:
+        if self._jwks is not None:
+            return self._jwks.get_signing_key_from_jwt(token).key
+        return self._public_key
+
+    def _decode(self, token: str) -> dict[str, Any]:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            self._key(token),
+            algorithms=list(JWT_ALGORITHMS),
+            audience=self.audience,
+            issuer=self.issuer,
+            options={"require": ["exp", "iss", "aud"]},
+        )
+        return claims
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        try:
+            # PyJWKClient fetches keys with blocking urllib; keep it off the event loop
+            claims = await anyio.to_thread.run_sync(self._decode, token)
+        except (jwt.PyJWTError, ValueError):
+            return None
+        raw_scopes = claims.get("scope", claims.get("scp", ""))
+        scopes = raw_scopes.split() if isinstance(raw_scopes, str) else [str(s) for s in raw_scopes]
+        if any(s not in scopes for s in self.required_scopes):
+            return None
+        subject = claims.get("sub")
+        return AccessToken(
+            token=token,
+            client_id=str(claims.get("client_id") or claims.get("azp") or subject or "oauth-client"),
+            scopes=scopes,
+            expires_at=int(claims["exp"]),
+            resource=self.audience,
+            subject=str(subject) if subject is not None else None,
+            claims={"iss": self.issuer},
+        )
+
+
+class AnyOfVerifiers(TokenVerifier):
+    def __init__(self, verifiers: Sequence[TokenVerifier]) -> None:
+        self.verifiers = list(verifiers)
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        for verifier in self.verifiers:
+            access = await verifier.verify_token(token)
+            if access is not None:
+                return access
+        return None
+
+
+@dataclass
+class HttpOptions:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    allowed_hosts: list[str] = field(default_factory=list)
+    stateless: bool = False
+
+    @property
+    def public_url(self) -> str:
+        host = self.allowed_hosts[0] if self.allowed_hosts and self.allowed_hosts[0] != "*" else self.host
+        if host in ("0.0.0.0", "::"):  # noqa: S104 - naming the wildcard, not binding it
+            host = "127.0.0.1"
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}{MCP_PATH}"
+
+
+def transport_security(options: HttpOptions) -> TransportSecuritySettings:
+    """Host/Origin checks: loopback names, the bind address when specific, and every --allowed-host."""
+
+    if "*" in options.allowed_hosts:
+        # behind a proxy that already pins Host; say so explicitly with --allowed-host '*'
+        return TransportSecuritySettings(enable_dns_rebinding_protection=False)
+    names = list(options.allowed_hosts)
+    if not is_loopback(options.host) and options.host not in ("0.0.0.0", "::"):  # noqa: S104
+        names.append(f"[{options.host}]" if ":" in options.host else options.host)
+    hosts = list(LOOPBACK_HOSTS)
+    origins = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
+    for name in names:
+        hosts += [name, f"{name}:*"]
+        origins += [f"https://{name}", f"https://{name}:*", f"http://{name}", f"http://{name}:*"]
+    return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins)
+
+
+def build_auth(http: HttpSettings, options: HttpOptions) -> tuple[TokenVerifier, AuthSettings] | None:
+    """The verifier and auth settings, or None when the endpoint is open (loopback only)."""
+
+    tokens = [t.get_secret_value() for t in http.http_token]
+    short = [n + 1 for n, t in enumerate(tokens) if len(t) < MIN_TOKEN_LENGTH]
+    if short:
+        raise ConfigurationError(
+            f"TASKLINK_HTTP_TOKEN: token(s) number {short} are shorter than {MIN_TOKEN_LENGTH} characters; "
+            "use long random values, e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+        )
+    verifiers: list[TokenVerifier] = []
+    if tokens:
+        verifiers.append(StaticTokenVerifier(tokens))
+    public_url = str(http.http_public_url or options.public_url)
+    if http.oauth_issuer is not None:
+        verifiers.append(
+            JwtVerifier(
+                issuer=http.oauth_issuer,
+                audience=http.oauth_audience or public_url,
+                jwks_url=str(http.oauth_jwks_url) if http.oauth_jwks_url else None,
+                public_key=http.oauth_public_key.get_secret_value() if http.oauth_public_key else None,
+                required_scopes=http.oauth_scopes,
+            )
+        )
+    elif http.oauth_jwks_url or http.oauth_public_key:
+        raise ConfigurationError("TASKLINK_OAUTH_JWKS_URL / TASKLINK_OAUTH_PUBLIC_KEY need TASKLINK_OAUTH_ISSUER")
+    if not verifiers:
+        return None
+    verifier = verifiers[0] if len(verifiers) == 1 else AnyOfVerifiers(verifiers)
+    if http.oauth_issuer is not None:
+        auth = AuthSettings(
+            issuer_url=AnyHttpUrl(http.oauth_issuer),
+            resource_server_url=AnyHttpUrl(public_url),
+            required_scopes=http.oauth_scopes or None,
+            validate_token_resource=False,  # JwtVerifier checks `aud` itself
+        )
+    else:
+        # static tokens only: no authorization server to advertise, so no RFC 9728 metadata
+        auth = AuthSettings(issuer_url=AnyHttpUrl(public_url), resource_server_url=None)
+    return verifier, auth
+
+
+def refuse_open_bind(http: HttpSettings, options: HttpOptions) -> None:
+    if is_loopback(options.host) or http.http_token or http.oauth_configured:
+        return
+    raise ConfigurationError(
+        f"refusing to serve MCP on {options.host} without authentication: anyone who can reach that address "
+        "could use every tool. Set TASKLINK_HTTP_TOKEN to one or more long random tokens (comma-separated), "
+        "or configure OAuth (TASKLINK_OAUTH_ISSUER with TASKLINK_OAUTH_JWKS_URL or TASKLINK_OAUTH_PUBLIC_KEY), "
+        "or bind 127.0.0.1"
+    )
+
+
+def request_state_key(settings: TaskLinkSettings) -> bytes:
+    """32 bytes every worker derives alike: from TASKLINK_CONFIRM_SECRET, else the data dir's confirm key."""
+
+    if settings.confirm_secret is not None:
+        material = settings.confirm_secret.get_secret_value().encode()
+    else:
+        key_file: Path = settings.state_path("confirm.key")
+        material = key_file.read_bytes()
+    return hmac.new(material, REQUEST_STATE_LABEL, hashlib.sha256).digest()
+
+
+def share_request_state(server: MCPServer, key: bytes) -> None:
+    """Seal multi-round-trip request state with a shared key instead of a per-process one."""
+
+    boundary = RequestStateBoundary(RequestStateSecurity(keys=[key]), default_audience=server.name)
+    chain = server.middleware
+    for index, item in enumerate(chain):
+        if isinstance(item, RequestStateBoundary):
+            chain[index] = boundary
+            return
+    chain.insert(0, boundary)
+
+
+async def health(request: Request) -> Response:
+    """For load balancers and probes: no authentication, no details."""
+    return JSONResponse({"status": "ok"})
+
+
+def http_app(server: MCPServer, options: HttpOptions, http: HttpSettings | None = None) -> Starlette:
+    """The ASGI app for `tasklink serve --http`; raises ConfigurationError when it would be unsafe."""
+
+    http = http or HttpSettings()
+    refuse_open_bind(http, options)
+    auth = build_auth(http, options)
+    if auth is not None:
+        verifier, auth_settings = auth
+        server.settings.auth = auth_settings
+        server._token_verifier = verifier
+    tl = server.tasklink  # type: ignore[attr-defined]
+    share_request_state(server, request_state_key(tl.settings))
+    server.custom_route("/health", methods=["GET"], include_in_schema=False)(health)
+    return server.streamable_http_app(
+        streamable_http_path=MCP_PATH,
+        stateless_http=options.stateless,
+        transport_security=transport_security(options),
+        host=options.host,
+    )
+
+
+def describe(options: HttpOptions, http: HttpSettings, settings: TaskLinkSettings) -> list[str]:
+    """Start-up lines for stderr: how the endpoint is protected (never the tokens)."""
+
+    how = []
+    if http.http_token:
+        how.append(f"{len(http.http_token)} bearer token(s)")
+    if http.oauth_issuer is not None:
+        how.append(f"OAuth JWTs from {http.oauth_issuer}")
+    protection = " + ".join(how) if how else "no authentication (loopback only)"
+    hosts = "any Host (--allowed-host '*')" if "*" in options.allowed_hosts else "loopback names"
+    if options.allowed_hosts and "*" not in options.allowed_hosts:
+        hosts += " + " + ", ".join(options.allowed_hosts)
+    lines = [
+        f"tasklink: serving MCP at http://{options.host}:{options.port}{MCP_PATH} ({protection}); health at /health",
+        f"tasklink: accepted Host headers: {hosts}" + ("; stateless (no sessions)" if options.stateless else ""),
+    ]
+    if options.stateless and settings.confirm_secret is None:
+        lines.append(
+            "tasklink: --stateless workers must share TASKLINK_CONFIRM_SECRET (or the same TASKLINK_DATA_DIR) "
+            "so confirmations started on one worker finish on another"
+        )
+    return lines

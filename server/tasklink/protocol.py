@@ -1,0 +1,376 @@
+"""The parts of MCP clients expect beyond tools: log level, completions, resources, prompts, progress.
+
+- `logging/setLevel` (handshake era): the level is kept per connection; tasklink then reports
+  each vendor page it reads and each failed tool call as `notifications/message` at or above it.
+  On 2026-07-28 the client opts in per request (`_meta` log level) and the SDK filters.
+- Completions for enum-like arguments of the resource templates and prompts: vendor names,
+  normalized (and vendor) statuses, priorities.
+- Resources: `capabilities://{vendor}` from the manifests, `intake://{intake_id}` and
+  `task://{vendor}/{task_id}` read through the service (guardrails included).
+- Progress: list tools that walk several vendor pages report each page read, when the caller
+  asked for progress.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import json
+import warnings
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import httpx2
+from mcp.server.context import CallNext, HandlerResult, ServerMiddleware, ServerRequestContext
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
+from mcp.shared.exceptions import MCPDeprecationWarning
+from mcp.types import (
+    Completion,
+    CompletionArgument,
+    CompletionContext,
+    EmptyResult,
+    LoggingLevel,
+    PromptReference,
+    ResourceTemplateReference,
+    SetLevelRequestParams,
+    SubscribeRequestParams,
+    UnsubscribeRequestParams,
+)
+
+from .errors import NotFound, TaskLinkError
+from .manifests import VendorManifest
+from .models import NORMALIZED_STATUSES
+from .service import TaskLink
+
+LOG_LEVELS: tuple[LoggingLevel, ...] = (
+    "debug",
+    "info",
+    "notice",
+    "warning",
+    "error",
+    "critical",
+    "alert",
+    "emergency",
+)
+LOG_LEVEL_KEY = "tasklink.log_level"
+#: tools whose one call may read several vendor pages, and the operation that decides the vendor
+PAGED_TOOLS = {"list_tasks": "list_tasks", "list_intakes": "list_intakes", "find_people": "find_people"}
+INTAKE_STATUSES = ("DRAFT", "PENDING", "IN_PROGRESS", "BLOCKED", "COMPLETED", "DISCARDED")
+MAX_COMPLETIONS = 100
+
+PageReporter = Callable[[], Awaitable[None]]
+_page_reporter: contextvars.ContextVar[PageReporter | None] = contextvars.ContextVar("page_reporter", default=None)
+
+
+def register_protocol(server: MCPServer) -> None:
+    """Install every handler below on a server built by `build_server`."""
+
+    tl = server.tasklink  # type: ignore[attr-defined]
+    assert isinstance(tl, TaskLink)
+    _register_logging(server)
+    _register_subscriptions(server)
+    _register_resources(server, tl)
+    _register_prompts(server)
+    _register_completions(server, tl)
+    server.middleware.append(_progress_middleware(tl))
+
+
+# -- logging ------------------------------------------------------------------------------
+
+
+def _connection_state(session: Any) -> dict[str, Any] | None:
+    # per-connection scratch space the SDK keeps for each client (one per handshake session)
+    state = getattr(getattr(session, "_connection", None), "state", None)
+    return state if isinstance(state, dict) else None
+
+
+def _register_logging(server: MCPServer) -> None:
+    async def set_level(ctx: Any, params: SetLevelRequestParams) -> EmptyResult:
+        state = _connection_state(ctx.session)
+        if state is not None:
+            state[LOG_LEVEL_KEY] = params.level
+        return EmptyResult()
+
+    server._lowlevel_server.add_request_handler("logging/setLevel", SetLevelRequestParams, set_level)
+
+
+async def client_log(session: Any, level: LoggingLevel, message: str) -> None:
+    """Send one log line to the client if it asked for this level (handshake) or opted in (2026-07-28)."""
+
+    state = _connection_state(session)
+    wanted = state.get(LOG_LEVEL_KEY) if state is not None else None
+    modern = getattr(session, "protocol_version", "") >= "2026"
+    if not modern and (wanted is None or LOG_LEVELS.index(level) < LOG_LEVELS.index(wanted)):
+        return
+    with contextlib.suppress(Exception), warnings.catch_warnings():  # logging must never fail the call
+        # deprecated in 2026-07-28 (SEP-2577) but still what handshake-era clients read
+        warnings.simplefilter("ignore", MCPDeprecationWarning)
+        await session.send_log_message(level, message, logger="tasklink")
+
+
+# -- resource subscriptions (handshake era; 2026-07-28 clients use subscriptions/listen) ---
+
+SUBSCRIPTIONS_KEY = "tasklink.subscriptions"
+#: tools that change the resource named by their arguments
+CHANGES = {
+    "update_intake": "intake",
+    "update_intake_assignees": "intake",
+    "delete_intake": "intake",
+    "create_task": "intake",
+    "update_task": "task",
+    "delete_task": "task",
+}
+
+
+def _subscriptions(session: Any) -> set[str]:
+    state = _connection_state(session)
+    if state is None:
+        return set()
+    found = state.setdefault(SUBSCRIPTIONS_KEY, set())
+    assert isinstance(found, set)
+    return found
+
+
+def _register_subscriptions(server: MCPServer) -> None:
+    async def subscribe(ctx: Any, params: SubscribeRequestParams) -> EmptyResult:
+        _subscriptions(ctx.session).add(str(params.uri))
+        return EmptyResult()
+
+    async def unsubscribe(ctx: Any, params: UnsubscribeRequestParams) -> EmptyResult:
+        _subscriptions(ctx.session).discard(str(params.uri))
+        return EmptyResult()
+
+    server._lowlevel_server.add_request_handler("resources/subscribe", SubscribeRequestParams, subscribe)
+    server._lowlevel_server.add_request_handler("resources/unsubscribe", UnsubscribeRequestParams, unsubscribe)
+
+
+def changed_resource(tool: str, arguments: Mapping[str, Any]) -> str | None:
+    kind = CHANGES.get(tool)
+    if kind == "intake" and arguments.get("intake_id") is not None:
+        return f"intake://{arguments['intake_id']}"
+    if kind == "task" and arguments.get("vendor") and arguments.get("task_id"):
+        return f"task://{arguments['vendor']}/{arguments['task_id']}"
+    return None
+
+
+async def notify_changed(session: Any, tool: str, arguments: Mapping[str, Any]) -> None:
+    uri = changed_resource(tool, arguments)
+    if uri is not None and uri in _subscriptions(session):
+        with contextlib.suppress(Exception):
+            await session.send_resource_updated(uri)
+
+
+# -- resources ----------------------------------------------------------------------------
+
+
+def capabilities_document(manifest: VendorManifest, mode: str) -> dict[str, Any]:
+    return {
+        "vendor": manifest.name,
+        "title": manifest.title,
+        "mode": mode,
+        "summary": manifest.summary,
+        "idempotency_keys": manifest.idempotency_keys,
+        "operations": {
+            op.name: {"supported": op.supported}
+            | ({"reason": op.reason} if op.reason else {})
+            | ({"alternative": op.alternative} if op.alternative else {})
+            | ({"required": list(op.required)} if op.required else {})
+            for op in manifest.operations.values()
+        },
+        "statuses": manifest.statuses,
+        "priorities": list(manifest.priorities),
+        "limits": manifest.limits,
+    }
+
+
+def _resource_error(exc: TaskLinkError) -> ResourceError:
+    if isinstance(exc, NotFound):
+        return ResourceNotFoundError(str(exc))
+    return ResourceError(str(exc))
+
+
+def _register_resources(server: MCPServer, tl: TaskLink) -> None:
+    def capabilities(vendor: str) -> str:
+        rt = tl.vendors.runtimes.get(vendor)
+        if rt is None:
+            known = ", ".join(tl.vendors.names())
+            raise ResourceNotFoundError(f"unknown or disabled vendor {vendor!r}; known: {known}")
+        return json.dumps(capabilities_document(rt.manifest, rt.mode), indent=2)
+
+    server.resource(
+        "capabilities://{vendor}",
+        name="vendor-capabilities",
+        title="Vendor capabilities",
+        description="Per operation: supported or not, why, and the supported alternative.",
+        mime_type="application/json",
+    )(capabilities)
+
+    async def intake(intake_id: str) -> str:
+        if not intake_id.isdigit() or int(intake_id) < 1:
+            raise ResourceNotFoundError(f"intake id must be a positive integer, got {intake_id!r}")
+        try:
+            found = await tl.get_intake(int(intake_id))
+        except TaskLinkError as exc:
+            raise _resource_error(exc) from None
+        return found.model_dump_json(indent=2, exclude_none=True)
+
+    server.resource(
+        "intake://{intake_id}",
+        name="intake",
+        title="Legal intake",
+        description="One SpotDraft intake with its assignees, collaborators and tasks.",
+        mime_type="application/json",
+    )(intake)
+
+    async def task(vendor: str, task_id: str) -> str:
+        try:
+            found = await tl.get_task(vendor, task_id)
+        except TaskLinkError as exc:
+            raise _resource_error(exc) from None
+        return found.model_dump_json(indent=2, exclude_none=True)
+
+    server.resource(
+        "task://{vendor}/{task_id}",
+        name="task",
+        title="Task",
+        description="One task in a vendor system, normalized.",
+        mime_type="application/json",
+    )(task)
+
+
+# -- prompts (their arguments are what completions complete) -------------------------------
+
+
+def _register_prompts(server: MCPServer) -> None:
+    def review_tasks(vendor: str, status: str = "todo") -> str:
+        """Review the open tasks in one vendor system."""
+        return (
+            f"List the {vendor} tasks with status {status} using list_tasks(vendor={vendor!r}, status={status!r}), "
+            "paging with next_cursor. Group them by assignee, flag the overdue ones, and suggest next steps. "
+            "Change nothing."
+        )
+
+    def open_intake(title: str, priority: str = "MEDIUM") -> str:
+        """Open a legal intake after checking it is not a duplicate."""
+        return (
+            f"Search existing intakes with list_intakes(query={title!r}). If none matches, create one with "
+            f"create_intake(title={title!r}, priority={priority!r}), then show the user its reference id."
+        )
+
+    server.prompt(name="review_tasks", title="Review open tasks")(review_tasks)
+    server.prompt(name="open_intake", title="Open a legal intake")(open_intake)
+
+
+# -- completions --------------------------------------------------------------------------
+
+
+def complete_value(tl: TaskLink, argument: str, prefix: str, context: dict[str, str]) -> list[str]:
+    """Candidates for an enum-like argument, filtered by the typed prefix (case-insensitive)."""
+
+    vendor = context.get("vendor")
+    manifests = {name: rt.manifest for name, rt in tl.vendors.runtimes.items()}
+    if argument == "vendor":
+        options = list(manifests)
+    elif argument == "status":
+        options = list(NORMALIZED_STATUSES)
+        if vendor in manifests:
+            options += [v for v in manifests[vendor].statuses.values() if v not in options]
+    elif argument == "priority":
+        chosen = [manifests[vendor]] if vendor in manifests else list(manifests.values())
+        options = list(dict.fromkeys(p for m in chosen for p in m.priorities))
+    elif argument == "intake_status":
+        options = list(INTAKE_STATUSES)
+    else:
+        return []
+    needle = prefix.lower()
+    return [o for o in options if o.lower().startswith(needle)][:MAX_COMPLETIONS]
+
+
+def _register_completions(server: MCPServer, tl: TaskLink) -> None:
+    async def complete(
+        ref: PromptReference | ResourceTemplateReference,
+        argument: CompletionArgument,
+        context: CompletionContext | None,
+    ) -> Completion | None:
+        known = dict(context.arguments or {}) if context is not None else {}
+        values = complete_value(tl, argument.name, argument.value, known)
+        return Completion(values=values, total=len(values), has_more=False)
+
+    server.completion()(complete)  # type: ignore[no-untyped-call]
+
+
+# -- progress on multi-page lists ---------------------------------------------------------
+
+
+async def _count_page(response: httpx2.Response) -> None:
+    reporter = _page_reporter.get()
+    if reporter is not None and response.request.method == "GET" and response.status_code < 300:
+        await reporter()
+
+
+async def _watch_pages(tl: TaskLink, vendor: str, operation: str) -> bool:
+    """Hook the vendor's HTTP client so each page read can be reported; False if not applicable."""
+
+    rt = tl.vendors.runtimes.get(vendor)
+    if rt is None or not rt.manifest.operation(operation).supported:
+        return False  # the guardrail refuses it without any request; nothing to report
+    try:
+        await tl.vendors.adapter(vendor)
+    except TaskLinkError:
+        return False
+    client = rt.client
+    if client is None:
+        return False
+    hooks = client.event_hooks["response"]
+    if _count_page not in hooks:
+        client.event_hooks = {**client.event_hooks, "response": [*hooks, _count_page]}
+    return True
+
+
+def _is_error(result: Any) -> bool:
+    if isinstance(result, dict):
+        return bool(result.get("isError"))
+    return bool(getattr(result, "is_error", False))
+
+
+def _progress_middleware(tl: TaskLink) -> ServerMiddleware[Any]:
+    async def report_pages(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        params = ctx.params or {}
+        tool = params.get("name")
+        if ctx.method != "tools/call" or not isinstance(tool, str):
+            return await call_next(ctx)
+        token = None
+        if tool in PAGED_TOOLS:
+            arguments = params.get("arguments") or {}
+            try:
+                vendor = tl.intake_vendor() if tool == "list_intakes" else arguments.get("vendor")
+            except TaskLinkError:
+                vendor = None
+            if isinstance(vendor, str) and await _watch_pages(tl, vendor, PAGED_TOOLS[tool]):
+                token = _page_reporter.set(_page_counter(ctx.session, tool, tl.vendors.runtimes[vendor].manifest.title))
+        try:
+            result = await call_next(ctx)
+        finally:
+            if token is not None:
+                _page_reporter.reset(token)
+        if _is_error(result):
+            await client_log(ctx.session, "warning", f"{tool} returned an error")
+        else:
+            await notify_changed(ctx.session, tool, params.get("arguments") or {})
+        return result
+
+    return report_pages
+
+
+def _page_counter(session: Any, tool: str, title: str) -> PageReporter:
+    pages = 0
+
+    async def page_read() -> None:
+        nonlocal pages
+        pages += 1
+        # a no-op unless the caller asked for progress
+        await session.report_progress(pages, None, f"read page {pages} from {title}")
+        await client_log(session, "debug", f"{tool}: read page {pages} from {title}")
+
+    return page_read
