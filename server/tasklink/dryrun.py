@@ -20,7 +20,7 @@ class DryRunReport(BaseModel):
 
     method: str
     url: str = Field(description="Full URL with query string.")
-    body: Any = Field(None, description="JSON (or form) body.")
+    body: dict[str, Any] | list[dict[str, Any]] | None = Field(None, description="JSON (or form) body.")
     headers: dict[str, str] = Field(default_factory=dict, description="Credentials redacted.")
     verdict: str = Field("allowed", description="Guardrails' verdict; nothing was sent.")
 
