@@ -12,6 +12,7 @@ from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.types import ElicitResult
 
+from tasklink.dryrun import dry_run_active
 from tasklink.sandbox._core import Fault, SandboxState
 from tasklink.sandbox.lightfield import API_VERSION, LightfieldSandbox
 from tasklink.settings import TaskLinkSettings
@@ -190,6 +191,8 @@ async def test_429_with_retry_after_is_retried_with_the_same_key(
     send = http.send
 
     async def recording_send(request: VendorRequest, **kw: Any) -> Any:
+        if dry_run_active():  # the validation pass before the duplicate check sends nothing
+            return await send(request, **kw)
         try:
             return await send(request, **kw)
         finally:

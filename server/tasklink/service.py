@@ -11,14 +11,14 @@ vendor's adapter.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Literal, Protocol, Self, cast
 
 from pydantic import BaseModel, Field
 
-from .dryrun import DryRunReport
+from .dryrun import DryRunReport, DryRunStop, dry_run
 from .errors import InvalidInput, PossibleDuplicate, TaskLinkError
 from .guardrails import ConfirmTokens, deprecation_notices, deprecation_warnings, require_supported
 from .ledger import AuditLog, IdempotencyLedger, StateDB
@@ -218,6 +218,7 @@ class TaskLink:
             adapter = await self._intakes("create_intake")
             warnings = []
             if not opts.allow_duplicate and not opts.dry_run:
+                await _validate_without_sending(lambda: adapter.create_intake(req))
                 warnings = await self._refuse_duplicate_intake(adapter, req)
             intake = await adapter.create_intake(req)
             intake.warnings.extend(self.due_warnings(req.due) + warnings)
@@ -404,6 +405,7 @@ class TaskLink:
             adapter = await self._checked(req.vendor, "create_task")
             warnings = []
             if not opts.allow_duplicate and not opts.dry_run:
+                await _validate_without_sending(lambda: adapter.create_task(req))
                 warnings = await self._refuse_duplicate_task(adapter, req)
             task: Task = await adapter.create_task(req)
             task.warnings.extend(self.due_warnings(req.due) + warnings)
@@ -488,7 +490,7 @@ class TaskLink:
                 due=req.due.iso() if req.due else None,
                 description=req.description,
                 assignees=[a.user_id or f"role:{a.role_id}" for a in req.assignees or []],
-                warnings=[*self.due_warnings(req.due), DRY_RUN_NOTE],
+                warnings=[*self.due_warnings(req.due), *self.deprecation_warnings(req.vendor), DRY_RUN_NOTE],
                 dry_run=report,
             )
 
@@ -542,6 +544,19 @@ class TaskLink:
 
         call = self._write("delete_task", vendor, {"task_id": task_id}, task_id, opts)
         return await self.gate.run(call, execute=execute, preview=preview, result_type=DeleteResult)
+
+
+async def _validate_without_sending(build: Callable[[], Awaitable[Any]]) -> None:
+    """Run an adapter write as a dry run: its own validation errors surface, nothing is sent.
+
+    Used before the duplicate check so invalid arguments are refused before even a read goes out.
+    """
+
+    try:
+        with dry_run():
+            await build()
+    except DryRunStop:
+        return
 
 
 def _same_title(a: str, b: str) -> bool:

@@ -16,8 +16,9 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+import httpx2
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -150,8 +151,15 @@ class LoggedRequest:
 
 @dataclass
 class Fault:
-    """An injected answer for the next matching request(s), given before the route runs."""
+    """An injected failure for the next matching request(s).
 
+    kind "status": answer `status`/`headers`/`body` instead of running the route;
+    kind "drop_before": the connection drops before the request is processed;
+    kind "drop_after": the request is processed (the write lands), then the connection drops
+    before any answer — the client cannot know whether it happened.
+    """
+
+    kind: Literal["status", "drop_before", "drop_after"] = "status"
     status: int = 500
     headers: dict[str, str] = field(default_factory=dict)
     body: str = '{"detail": "injected fault"}'
@@ -253,6 +261,16 @@ class _LogAndFaults:
             await send(message)
 
         fault = None if path.startswith("/_sandbox") else self.state.take_fault(scope["method"], path)
+        if fault is not None and fault.kind != "status":
+            if fault.kind == "drop_after":
+                entry.status = -1
+
+                async def swallow(message: Message) -> None:
+                    return None
+
+                await self.app(scope, replay, swallow)
+            # What a client sees when the peer closes the connection without a response.
+            raise httpx2.RemoteProtocolError("Server disconnected without sending a response.")
         if fault is not None:
             response = Response(
                 fault.body, status_code=fault.status, headers=fault.headers, media_type=fault.content_type

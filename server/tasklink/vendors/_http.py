@@ -175,12 +175,10 @@ class VendorHttp:
             headers=request.headers,
         )
         body: Any = request.json if request.json is not None else (dict(request.form) if request.form else None)
-        return DryRunReport(
-            method=built.method,
-            url=self.redact(str(built.url)),
-            body=body,
-            headers=self.redact.headers(dict(built.headers)),
-        )
+        headers = self.redact.headers(dict(built.headers))
+        if self.client.auth is not None and "authorization" not in headers:
+            headers["authorization"] = f"{REDACTED} (added when sent)"
+        return DryRunReport(method=built.method, url=self.redact(str(built.url)), body=body, headers=headers)
 
     def _backoff(self, exc: Exception) -> bool | float:
         """Whether (and how long to wait before) retrying after `exc`."""
