@@ -20,8 +20,8 @@ from .conftest import free_port, tasklink_command
 CLIENTS_DIR = Path(__file__).parent / "clients"
 NODE_MODULES = CLIENTS_DIR / "node_modules"
 NODE_BIN = NODE_MODULES / ".bin"
-TOKEN = "test-token-0123456789abcdef"  # noqa: S105 - a loopback test credential
-OTHER_TOKEN = "second-token-abcdefghijklmnop"  # noqa: S105
+TOKEN = "test-token-0123456789abcdef"
+OTHER_TOKEN = "second-token-abcdefghijklmnop"
 
 
 def base_env(data_dir: Path, **extra: str) -> dict[str, str]:

@@ -20,7 +20,7 @@ from .test_spotdraft_workflow import run_recipe, text_of
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
-SECRET = "shared-confirm-secret-for-both-workers"  # noqa: S105 - test value
+SECRET = "shared-confirm-secret-for-both-workers"
 
 
 class RoundRobin(httpx2.AsyncBaseTransport):
@@ -113,7 +113,9 @@ async def test_workers_without_a_shared_secret_reject_each_others_confirmations(
             stack.enter_context(
                 ServeProcess(
                     tmp_path,
-                    base_env(tmp_path / "shared-data", TASKLINK_CONFIRM_SECRET=f"{SECRET}-{n}", TASKLINK_HTTP_TOKEN=TOKEN),
+                    base_env(
+                        tmp_path / "shared-data", TASKLINK_CONFIRM_SECRET=f"{SECRET}-{n}", TASKLINK_HTTP_TOKEN=TOKEN
+                    ),
                     "--stateless",
                 )
             )
