@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,6 +16,7 @@ from .protocol import register_protocol
 from .service import TaskLink
 from .settings import TaskLinkSettings
 from .tools import ALL_TOOLS, ToolSpec
+from .vendors.registry import check_vendor_names
 
 INSTRUCTIONS = (
     "tasklink manages tasks and legal intakes in SpotDraft, Trackops, Lightfield and Workiva. "
@@ -26,6 +28,7 @@ INSTRUCTIONS = (
 def allowed_tools(settings: TaskLinkSettings) -> list[ToolSpec]:
     """The one place tool gating is decided, for listing and calling alike, on every transport."""
 
+    check_vendor_names(settings)
     names = [t.name for t in ALL_TOOLS]
     unknown = [n for n in [*settings.tools, *settings.exclude_tools] if n not in names]
     if unknown:
@@ -93,6 +96,12 @@ def build_server(settings: TaskLinkSettings | None = None, *, service: TaskLink 
     )
     for spec in tools:
         server.add_tool(spec.fn, title=spec.title, annotations=spec.annotations(), structured_output=True)
+
+    @server.resource("audit://recent", name="audit-recent", mime_type="application/json")
+    def audit_recent() -> str:
+        """The last 50 audit entries: writes, replays, dry runs and refused writes."""
+        return json.dumps(tl.audit.entries(limit=50))
+
     server.tasklink = tl  # type: ignore[attr-defined]
     register_protocol(server)
     return server

@@ -59,6 +59,7 @@ def serve(use_http: bool, host: str, port: int, allowed_hosts: tuple[str, ...], 
     if not use_http:
         server = _server()
         _banner(server)
+        server.tasklink.transport = "stdio"  # type: ignore[attr-defined]
         server.run("stdio")
         return
     from .errors import ConfigurationError
@@ -143,3 +144,47 @@ def sandbox(host: str, port: int) -> None:
     for line in hints:
         click.echo(line, err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+@main.command()
+@click.option("--since", default=None, help="Only entries at or after this ISO 8601 time (or N[smhd] ago, e.g. 2h).")
+@click.option("--limit", default=None, type=int, help="Only the last N entries.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (one array) instead of a table.")
+def audit(since: str | None, limit: int | None, as_json: bool) -> None:
+    """Print the audit log: every write, replay, dry run and refused write."""
+    from .ledger import AuditLog, StateDB
+    from .settings import TaskLinkSettings
+
+    settings = TaskLinkSettings()
+    path = settings.data_dir / "state.sqlite3"
+    entries = AuditLog(StateDB(path)).entries(since=_since(since), limit=limit) if path.exists() else []
+    if as_json:
+        click.echo(json.dumps(entries, indent=2, ensure_ascii=False))
+        return
+    for e in entries:
+        when = _iso(e["at"])
+        target = f"{e['vendor'] or '-'}:{e['target'] or '-'}"
+        key = f" key={e['idempotency_key']}" if e["idempotency_key"] else ""
+        click.echo(f"{when}  {e['transport']:<8} {e['tool']:<24} {target:<24} {e['outcome']}{key}")
+
+
+def _iso(epoch: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _since(value: str | None) -> float | None:
+    import time
+    from datetime import datetime
+
+    if not value:
+        return None
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    if value[-1:] in units and value[:-1].isdigit():
+        return time.time() - int(value[:-1]) * units[value[-1]]
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        _fail(f"--since {value!r} is neither an ISO 8601 time nor a duration like 30m, 2h or 7d")
+        raise

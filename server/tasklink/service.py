@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Literal, Protocol, Self, cast
+from typing import Any, Literal, Protocol, Self, TypeVar, cast
 
 from pydantic import BaseModel, Field
 
@@ -88,6 +88,7 @@ OPEN_INTAKE_STATUSES = ("DRAFT", "PENDING", "IN_PROGRESS", "BLOCKED")
 UNCHANGED = "(unchanged)"
 DRY_RUN_NOTE = "Dry run: nothing was sent; `dry_run` shows the exact request a real call sends."
 NO_OPTIONS = WriteOptions()
+T = TypeVar("T")
 
 
 class TaskLink:
@@ -313,9 +314,20 @@ class TaskLink:
         call = self._write("update_intake_assignees", self.intake_vendor(), arguments, str(intake_id), opts)
         return await self.gate.run(call, execute=execute, preview=preview, result_type=Intake)
 
+    async def _refusing(self, call: WriteCall, step: Awaitable[T]) -> T:
+        """Run a step of a write that happens outside the gate (a preview), auditing a refusal."""
+
+        try:
+            return await step
+        except TaskLinkError as exc:
+            self.gate.refuse(call, exc)
+            raise
+
     async def preview_delete_intake(self, intake_id: int) -> DeleteResult:
         vendor = self.intake_vendor()
-        intake = await (await self._intakes("delete_intake")).get_intake(intake_id)
+        call = self._write("delete_intake", vendor, {"intake_id": intake_id}, str(intake_id), NO_OPTIONS)
+        adapter = await self._refusing(call, self._intakes("delete_intake"))
+        intake = await adapter.get_intake(intake_id)
         token = self.tokens.issue("delete_intake", vendor, str(intake_id))
         return DeleteResult(
             vendor=vendor,
@@ -498,7 +510,8 @@ class TaskLink:
         return await self.gate.run(call, execute=execute, preview=preview, result_type=Task)
 
     async def preview_delete_task(self, vendor: str, task_id: str) -> DeleteResult:
-        adapter = await self._checked(vendor, "delete_task")
+        call = self._write("delete_task", vendor, {"task_id": task_id}, task_id, NO_OPTIONS)
+        adapter = await self._refusing(call, self._checked(vendor, "delete_task"))
         task: Task = await adapter.get_task(task_id)
         title = self.vendors.runtime(vendor).manifest.title
         return DeleteResult(

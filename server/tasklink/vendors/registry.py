@@ -44,6 +44,13 @@ class VendorRuntime:
         return self.manifest.name
 
 
+def check_vendor_names(app: TaskLinkSettings) -> None:
+    manifests = load_manifests()
+    unknown = [v for v in app.vendors if v not in manifests]
+    if unknown:
+        raise ConfigurationError(f"TASKLINK_VENDORS names unknown vendors {unknown}", allowed=list(manifests))
+
+
 class Vendors:
     def __init__(self, app: TaskLinkSettings, runtimes: dict[str, VendorRuntime]) -> None:
         self.app = app
@@ -54,9 +61,7 @@ class Vendors:
         """Read every vendor's settings; fail with one clear message on partial configuration."""
 
         manifests = load_manifests()
-        unknown = [v for v in app.vendors if v not in manifests]
-        if unknown:
-            raise ConfigurationError(f"TASKLINK_VENDORS names unknown vendors {unknown}", allowed=list(manifests))
+        check_vendor_names(app)
         problems: list[str] = []
         runtimes: dict[str, VendorRuntime] = {}
         for name, manifest in manifests.items():
