@@ -261,7 +261,12 @@ async def test_workiva_unknown_assignee_is_a_field_error(ga: tuple[Client, MCPSe
     client, _ = ga
     result = await client.call_tool("create_task", {"vendor": "workiva", "title": "x", "assignees": [JANE, "nobody"]})
     assert result.is_error
-    assert "Field `assignees[1]`" in text_of(result) and "No active user nobody" in text_of(result)
+    # not id-shaped, so it is looked up by name first (and never sent)
+    assert "Field `assignees[1]`" in text_of(result)
+    assert "no Workiva person's name starts with 'nobody'" in text_of(result)
+    ghost = "V0ZVc2VyHzAwMDAwMDAwMDAwMDAwMDA"  # id-shaped: sent, and the vendor's refusal is mapped to the field
+    result = await client.call_tool("create_task", {"vendor": "workiva", "title": "x", "assignees": [JANE, ghost]})
+    assert "Field `assignees[1]`" in text_of(result) and f"No active user {ghost}" in text_of(result)
 
 
 async def test_workiva_find_people(ga: tuple[Client, MCPServer]) -> None:

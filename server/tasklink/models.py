@@ -92,7 +92,9 @@ def is_past(instant: datetime, now: datetime) -> bool:
 class AssigneeRef(Model):
     """One task assignee: exactly one of a user id or (SpotDraft only) a role id."""
 
-    user_id: str | None = Field(None, description="Person id (as find_people returns it).")
+    user_id: str | None = Field(
+        None, description="Person id, or a name or email that matches exactly one active person (see find_people)."
+    )
     role_id: str | None = Field(None, description="SpotDraft role id; assigns everyone in the role.")
 
 
@@ -134,7 +136,9 @@ class UpdateTaskRequest(Model):
 
 
 class IntakeAssigneeInput(Model):
-    user_id: str = Field(min_length=1, description="SpotDraft org user id.")
+    user_id: str = Field(
+        min_length=1, description="SpotDraft org user id, or a name or email that matches exactly one active user."
+    )
     role: Literal["assigned_to", "collaborator"] = Field(
         "assigned_to", description="assigned_to works the intake; collaborator follows along."
     )
@@ -185,6 +189,18 @@ class Person(BaseModel):
     active: bool = True
 
 
+class ResolvedPerson(BaseModel):
+    """An assignee given by name or email, and the person it was resolved to."""
+
+    given: str = Field(description="The name or email as the caller wrote it.")
+    id: str = Field(description="The id that was sent.")
+    name: str | None = None
+    email: str | None = None
+
+
+RESOLVED = "Assignees given by name or email, and the person each was resolved to (one active match)."
+
+
 class IntakeParticipant(BaseModel):
     user_id: str = Field(description="Org user id.")
     role: Literal["assigned_to", "collaborator"]
@@ -220,6 +236,7 @@ class Intake(BaseModel):
     created_at: str | None = None
     modified_at: str | None = None
     warnings: list[str] = Field(default_factory=list)
+    resolved: list[ResolvedPerson] = Field(default_factory=list, description=RESOLVED)
     replayed: bool = Field(False, description=REPLAYED)
     dry_run: DryRunReport | None = Field(None, description=DRY_RUN)
 
@@ -259,6 +276,7 @@ class Task(BaseModel):
         default_factory=dict, description="Vendor-only fields, in create_task's vendor_fields names (get_task only)."
     )
     warnings: list[str] = Field(default_factory=list)
+    resolved: list[ResolvedPerson] = Field(default_factory=list, description=RESOLVED)
     replayed: bool = Field(False, description=REPLAYED)
     dry_run: DryRunReport | None = Field(None, description=DRY_RUN)
 

@@ -41,6 +41,7 @@ from .models import (
     is_past,
     parse_due,
 )
+from .people import LOOKUP_LIMIT, PeopleResolver
 from .settings import TaskLinkSettings
 from .vendors.registry import Vendors
 from .writes import WriteCall, WriteGate, WriteOptions
@@ -77,10 +78,18 @@ class VendorsReport(BaseModel):
     vendors: list[VendorInfo]
 
 
+HOW_TO_ASSIGN = (
+    "Pass a person's `id` as the assignee: create_task/update_task assignees=[id]; create_intake/"
+    'update_intake_assignees assignees=[{"user_id": id}]. A name or email works too when it matches exactly one '
+    "active person; inactive people cannot be assigned."
+)
+
+
 class FoundPeople(BaseModel):
     vendor: str
     query: str
-    people: list[Person]
+    people: list[Person] = Field(description="Candidates: id (the value to assign), name, email, title, active.")
+    how_to_assign: str = Field(HOW_TO_ASSIGN, description="Where each person's id goes in the write tools.")
     warnings: list[str] = Field(default_factory=list)
 
 
@@ -192,6 +201,14 @@ class TaskLink:
         people: list[Person] = await adapter.find_people(query, limit)
         return FoundPeople(vendor=vendor, query=query, people=people, warnings=self.deprecation_warnings(vendor))
 
+    def people(self, vendor: str, *, active_only: bool = True) -> PeopleResolver:
+        """Turns the assignees of one write given by name or email into ids (see people.py)."""
+
+        async def lookup(query: str) -> list[Person]:
+            return (await self.find_people(vendor, query, LOOKUP_LIMIT)).people
+
+        return PeopleResolver(self.vendors.runtime(vendor).manifest, lookup, active_only=active_only)
+
     # -- intakes -------------------------------------------------------------------------
 
     def _write(self, operation: str, vendor: str, arguments: BaseModel | dict[str, Any], target: str | None,
@@ -213,20 +230,24 @@ class TaskLink:
 
     async def create_intake(self, req: CreateIntakeRequest, opts: WriteOptions = NO_OPTIONS) -> Intake:
         vendor = self.intake_vendor()
+        people = self.people(vendor)
 
         async def execute() -> Intake:
-            _reject_duplicate_participants(req.assignees)
+            nonlocal req
             adapter = await self._intakes("create_intake")
+            req = req.model_copy(update={"assignees": await people.participants(req.assignees)})
+            _reject_duplicate_participants(req.assignees)
             warnings = []
             if not opts.allow_duplicate and not opts.dry_run:
                 await _validate_without_sending(lambda: adapter.create_intake(req))
                 warnings = await self._refuse_duplicate_intake(adapter, req)
             intake = await adapter.create_intake(req)
             intake.warnings.extend(self.due_warnings(req.due) + warnings)
+            intake.resolved = people.resolved
             return intake
 
         async def preview(report: DryRunReport) -> Intake:
-            report.verdict = "allowed; the duplicate check needs a vendor read and is skipped in a dry run"
+            report.verdict = _verdict(people, "the duplicate check needs a vendor read and is skipped in a dry run")
             return Intake(
                 id=0,
                 title=req.title,
@@ -238,6 +259,7 @@ class TaskLink:
                 assignees=[_participant(a) for a in req.assignees if a.role == "assigned_to"],
                 collaborators=[_participant(a) for a in req.assignees if a.role == "collaborator"],
                 warnings=[*self.due_warnings(req.due), DRY_RUN_NOTE],
+                resolved=people.resolved,
                 dry_run=report,
             )
 
@@ -276,9 +298,14 @@ class TaskLink:
         also happens in a dry run: the exact body depends on it.)
         """
 
+        # removing someone who has since been deactivated is allowed
+        people = self.people(self.intake_vendor(), active_only=mode != "remove")
+
         async def execute() -> Intake:
-            _reject_duplicate_participants(assignees)
+            nonlocal assignees
             adapter = await self._intakes("update_intake_assignees")
+            assignees = await people.participants(assignees)
+            _reject_duplicate_participants(assignees)
             warnings: list[str] = []
             if mode == "replace":
                 desired = list(assignees)
@@ -297,10 +324,14 @@ class TaskLink:
                     desired = [r for r in rows if r.user_id not in given]
             intake = await adapter.set_intake_participants(intake_id, desired)
             intake.warnings.extend(warnings)
+            intake.resolved = people.resolved
             return intake
 
         async def preview(report: DryRunReport) -> Intake:
             intake = _unchanged_intake(intake_id, report)
+            intake.resolved = people.resolved
+            if people.resolved:
+                report.verdict = _verdict(people)
             rows = report.body.get("assignees", []) if isinstance(report.body, dict) else []
             for row in rows:
                 person = IntakeParticipant(
@@ -412,9 +443,12 @@ class TaskLink:
     async def create_task(self, req: CreateTaskRequest, opts: WriteOptions = NO_OPTIONS) -> Task:
         if opts.idempotency_key:
             req = req.model_copy(update={"idempotency_key": opts.idempotency_key})
+        people = self.people(req.vendor)
 
         async def execute() -> Task:
+            nonlocal req
             adapter = await self._checked(req.vendor, "create_task")
+            req = req.model_copy(update={"assignees": await people.refs(req.assignees)})
             warnings = []
             if not opts.allow_duplicate and not opts.dry_run:
                 await _validate_without_sending(lambda: adapter.create_task(req))
@@ -422,10 +456,11 @@ class TaskLink:
             task: Task = await adapter.create_task(req)
             task.warnings.extend(self.due_warnings(req.due) + warnings)
             task.warnings.extend(self.deprecation_warnings(req.vendor))
+            task.resolved = people.resolved
             return task
 
         async def preview(report: DryRunReport) -> Task:
-            report.verdict = "allowed; the duplicate check needs a vendor read and is skipped in a dry run"
+            report.verdict = _verdict(people, "the duplicate check needs a vendor read and is skipped in a dry run")
             return Task(
                 vendor=req.vendor,
                 id="",
@@ -437,6 +472,7 @@ class TaskLink:
                 assignees=[a.user_id or f"role:{a.role_id}" for a in req.assignees],
                 links={"intake_id": str(req.intake_id)} if req.intake_id else {},
                 warnings=[*self.due_warnings(req.due), *self.deprecation_warnings(req.vendor), DRY_RUN_NOTE],
+                resolved=people.resolved,
                 dry_run=report,
             )
 
@@ -480,20 +516,27 @@ class TaskLink:
     async def update_task(self, req: UpdateTaskRequest, opts: WriteOptions = NO_OPTIONS) -> Task:
         if opts.idempotency_key:
             req = req.model_copy(update={"idempotency_key": opts.idempotency_key})
+        people = self.people(req.vendor)
 
         async def execute() -> Task:
+            nonlocal req
             manifest = self.vendors.runtime(req.vendor).manifest
             require_supported(manifest, "update_task")
             if req.assignees is not None:
                 require_supported(manifest, "reassign_task")
             sunset_warnings = self.deprecation_warnings(req.vendor)
             adapter = await self.vendors.adapter(req.vendor)
+            if req.assignees is not None:
+                req = req.model_copy(update={"assignees": await people.refs(req.assignees)})
             task: Task = await adapter.update_task(req)
             task.warnings.extend(self.due_warnings(req.due))
             task.warnings.extend(sunset_warnings)
+            task.resolved = people.resolved
             return task
 
         async def preview(report: DryRunReport) -> Task:
+            if people.resolved:
+                report.verdict = _verdict(people)
             return Task(
                 vendor=req.vendor,
                 id=req.task_id,
@@ -503,6 +546,7 @@ class TaskLink:
                 description=req.description,
                 assignees=[a.user_id or f"role:{a.role_id}" for a in req.assignees or []],
                 warnings=[*self.due_warnings(req.due), *self.deprecation_warnings(req.vendor), DRY_RUN_NOTE],
+                resolved=people.resolved,
                 dry_run=report,
             )
 
@@ -570,6 +614,12 @@ async def _validate_without_sending(build: Callable[[], Awaitable[Any]]) -> None
             await build()
     except DryRunStop:
         return
+
+
+def _verdict(people: PeopleResolver, *notes: str) -> str:
+    """A dry run's verdict: allowed, plus any read it needed and any check it skipped."""
+
+    return "; ".join(part for part in ("allowed", people.note(), *notes) if part)
 
 
 def _same_title(a: str, b: str) -> bool:

@@ -40,7 +40,11 @@ Status = Annotated[
 ]
 Assignees = Annotated[
     list[str | AssigneeRef] | None,
-    Field(max_length=25, description="Person ids (see find_people); SpotDraft also takes {role_id}."),
+    Field(
+        max_length=25,
+        description="Person ids, or names/emails that match exactly one active person (see find_people); "
+        "SpotDraft also takes {role_id}.",
+    ),
 ]
 VendorFields = Annotated[
     dict[str, Any] | None,
@@ -138,7 +142,8 @@ async def update_task(
     due: Due = None,
     status: Status = None,
     assignees: Annotated[
-        list[str | AssigneeRef] | None, Field(max_length=25, description="The full new list of assignee ids.")
+        list[str | AssigneeRef] | None,
+        Field(max_length=25, description="The full new list of assignees: ids, or names/emails of one active person."),
     ] = None,
     vendor_fields: VendorFields = None,
     idempotency_key: IdempotencyKeyArg = None,
