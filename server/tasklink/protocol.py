@@ -38,8 +38,8 @@ from mcp.types import (
     UnsubscribeRequestParams,
 )
 
+from .capabilities import capabilities_document
 from .errors import NotFound, TaskLinkError
-from .manifests import VendorManifest
 from .models import NORMALIZED_STATUSES
 from .service import TaskLink
 
@@ -164,26 +164,6 @@ async def notify_changed(session: Any, tool: str, arguments: Mapping[str, Any]) 
 # -- resources ----------------------------------------------------------------------------
 
 
-def capabilities_document(manifest: VendorManifest, mode: str) -> dict[str, Any]:
-    return {
-        "vendor": manifest.name,
-        "title": manifest.title,
-        "mode": mode,
-        "summary": manifest.summary,
-        "idempotency_keys": manifest.idempotency_keys,
-        "operations": {
-            op.name: {"supported": op.supported}
-            | ({"reason": op.reason} if op.reason else {})
-            | ({"alternative": op.alternative} if op.alternative else {})
-            | ({"required": list(op.required)} if op.required else {})
-            for op in manifest.operations.values()
-        },
-        "statuses": manifest.statuses,
-        "priorities": list(manifest.priorities),
-        "limits": manifest.limits,
-    }
-
-
 def _resource_error(exc: TaskLinkError) -> ResourceError:
     if isinstance(exc, NotFound):
         return ResourceNotFoundError(str(exc))
@@ -196,13 +176,14 @@ def _register_resources(server: MCPServer, tl: TaskLink) -> None:
         if rt is None:
             known = ", ".join(tl.vendors.names())
             raise ResourceNotFoundError(f"unknown or disabled vendor {vendor!r}; known: {known}")
-        return json.dumps(capabilities_document(rt.manifest, rt.mode), indent=2)
+        return json.dumps(capabilities_document(tl.vendor_info(vendor)), indent=2)
 
     server.resource(
         "capabilities://{vendor}",
         name="vendor-capabilities",
         title="Vendor capabilities",
-        description="Per operation: supported or not, why, and the supported alternative.",
+        description="What list_vendors says about one vendor: per operation supported or not, why, the "
+        "alternative and required fields; statuses, priorities, limits, deprecation dates.",
         mime_type="application/json",
     )(capabilities)
 
@@ -260,6 +241,41 @@ def _register_prompts(server: MCPServer) -> None:
 
     server.prompt(name="review_tasks", title="Review open tasks")(review_tasks)
     server.prompt(name="open_intake", title="Open a legal intake")(open_intake)
+    server.prompt(name="create_task_from_request", title="Create a task from a request")(create_task_from_request)
+
+
+def create_task_from_request(request: str, vendor: str | None = None) -> str:
+    """Turn a request in plain words ("assign Priya, due Friday") into a task or intake, step by step."""
+
+    pick = (
+        f"1. Vendor: use {vendor!r}. Read capabilities://{vendor} (or list_vendors) and check that the operation "
+        "you need is supported; if it is not, tell the user the reason and the alternative it gives."
+        if vendor
+        else "1. Vendor: call list_vendors and pick the vendor that fits the request (legal intakes are SpotDraft's "
+        "create_intake). Check that the operation is supported; if not, tell the user the reason and the "
+        "alternative. If more than one vendor fits, ask the user."
+    )
+    return "\n".join(
+        [
+            f"The user asked: {request!r}",
+            "",
+            "Create it with tasklink in these steps; do not skip the confirmation.",
+            pick,
+            "2. Fields: take the title, description, priority and status from the request, using only the values "
+            "the vendor accepts (its capabilities list statuses, priorities and required fields). Ask for anything "
+            "required that the request does not say.",
+            "3. People: for each person named, call find_people(vendor, query=<name or email>). Exactly one active "
+            "match: use its id. Several: ask the user which one (show name, email and title). None, or only "
+            "inactive people: tell the user and ask whom to assign. Never guess an id.",
+            '4. Due date: turn relative dates ("Friday", "next week") into YYYY-MM-DD (meaning 17:00 in the '
+            "server's TASKLINK_TIMEZONE) or an ISO datetime with an offset. Mention if the date is in the past.",
+            "5. Dry run: call create_task (or create_intake) with dry_run=true and the resolved ids. Show the user "
+            "the title, vendor, assignees by name, the due instant with its offset, and any warnings.",
+            "6. Confirm: ask the user to confirm. Change nothing without a yes.",
+            "7. Create: repeat the call without dry_run and with an idempotency_key, so a retry cannot create a "
+            "second one. Report the id (and link or reference) from the result, and its `resolved` list.",
+        ]
+    )
 
 
 # -- completions --------------------------------------------------------------------------

@@ -18,9 +18,10 @@ from typing import Any, Literal, Protocol, Self, TypeVar, cast
 
 from pydantic import BaseModel, Field
 
+from .capabilities import VendorInfo, VendorsReport, vendor_info
 from .dryrun import DryRunReport, DryRunStop, dry_run
 from .errors import InvalidInput, PossibleDuplicate, TaskLinkError
-from .guardrails import ConfirmTokens, deprecation_notices, deprecation_warnings, require_supported
+from .guardrails import ConfirmTokens, deprecation_warnings, require_supported
 from .ledger import AuditLog, IdempotencyLedger, StateDB
 from .models import (
     CreateIntakeRequest,
@@ -54,28 +55,6 @@ class IntakeAdapter(Protocol):
     async def update_intake(self, req: UpdateIntakeRequest) -> Intake: ...
     async def set_intake_participants(self, intake_id: int, participants: list[IntakeAssigneeInput]) -> Intake: ...
     async def delete_intake(self, intake_id: int) -> None: ...
-
-
-class OperationInfo(BaseModel):
-    name: str
-    supported: bool
-    reason: str | None = None
-    alternative: str | None = None
-
-
-class VendorInfo(BaseModel):
-    name: str
-    title: str
-    mode: Literal["live", "sandbox"] = Field(description="live = real API; sandbox = embedded simulator.")
-    summary: str
-    operations: list[OperationInfo]
-    notices: list[str] = Field(
-        default_factory=list, description="Deprecations in effect for this configuration: dates and how to migrate."
-    )
-
-
-class VendorsReport(BaseModel):
-    vendors: list[VendorInfo]
 
 
 HOW_TO_ASSIGN = (
@@ -174,27 +153,13 @@ class TaskLink:
     # -- vendors -------------------------------------------------------------------------
 
     def list_vendors(self) -> VendorsReport:
-        return VendorsReport(
-            vendors=[
-                VendorInfo(
-                    name=rt.name,
-                    title=rt.manifest.title,
-                    mode=rt.mode,
-                    summary=rt.manifest.summary,
-                    operations=[
-                        OperationInfo(
-                            name=op.name,
-                            supported=op.supported,
-                            reason=op.reason or None,
-                            alternative=op.alternative or None,
-                        )
-                        for op in rt.manifest.operations.values()
-                    ],
-                    notices=deprecation_notices(rt.manifest, rt.settings, self.now().date()),
-                )
-                for rt in self.vendors.runtimes.values()
-            ]
-        )
+        return VendorsReport(vendors=[self.vendor_info(name) for name in self.vendors.runtimes])
+
+    def vendor_info(self, vendor: str) -> VendorInfo:
+        """One vendor's capabilities: what `list_vendors` lists and `capabilities://{vendor}` serves."""
+
+        rt = self.vendors.runtime(vendor)
+        return vendor_info(rt.manifest, mode=rt.mode, settings=rt.settings, today=self.now().date())
 
     async def find_people(self, vendor: str, query: str, limit: int = 10) -> FoundPeople:
         adapter = await self._checked(vendor, "find_people")

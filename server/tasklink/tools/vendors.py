@@ -5,13 +5,15 @@ from typing import Annotated, Any
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
-from ..service import FoundPeople, VendorsReport
+from ..capabilities import VendorsReport
+from ..service import FoundPeople
 from ._common import ToolSpec, VendorArg, boundary, service
 
 
 @boundary
 async def list_vendors(ctx: Context[Any, Any]) -> VendorsReport:
-    """Each vendor: live or sandbox, and per operation supported or not (why, and what to do instead)."""
+    """Each vendor: live or sandbox; per operation supported or not (why, what to do instead) and required fields;
+    accepted statuses and priorities, limits, vendor-only fields and deprecation dates."""
     return service(ctx).list_vendors()
 
 
