@@ -188,17 +188,17 @@ async def test_429_with_retry_after_is_retried_with_the_same_key(
     sandbox, state, _ = await lightfield(server)
     http = (await service_of(server).vendors.adapter("lightfield")).http
     waits_by_request: list[tuple[str, list[float]]] = []
-    send = http.send
+    send = http._send
 
-    async def recording_send(request: VendorRequest, **kw: Any) -> Any:
+    async def recording_send(request: VendorRequest, *args: Any, **kw: Any) -> Any:
         if dry_run_active():  # the validation pass before the duplicate check sends nothing
-            return await send(request, **kw)
+            return await send(request, *args, **kw)
         try:
-            return await send(request, **kw)
+            return await send(request, *args, **kw)
         finally:
             waits_by_request.append((f"{request.method} {request.path}", list(http.waits)))
 
-    monkeypatch.setattr(http, "send", recording_send)
+    monkeypatch.setattr(http, "_send", recording_send)
     state.inject(Fault(status=429, headers={"Retry-After": "1"}, method="POST", path_prefix="/v1/tasks"))
     with stamina.set_testing(True, attempts=3):
         task = await call_ok(client, "create_task", FOLLOW_UP)

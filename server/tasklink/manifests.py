@@ -55,6 +55,8 @@ class VendorManifest:
     statuses: dict[str, str] = field(default_factory=dict)
     priorities: tuple[str, ...] = ()
     limits: dict[str, Any] = field(default_factory=dict)
+    #: client-side pacing: per_second, categories, max_concurrency (see vendors/_limits.py)
+    rate_limits: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def operation(self, name: str) -> Operation:
@@ -103,7 +105,12 @@ def _parse(path: Path) -> VendorManifest:
         statuses=dict(data.get("statuses", {})),
         priorities=tuple(data.get("priorities", {}).get("values", ())),
         limits=dict(data.get("limits", {})),
-        extra={k: v for k, v in data.items() if k not in {"vendor", "operations", "statuses", "priorities", "limits"}}
+        rate_limits=dict(data.get("rate_limits", {})),
+        extra={
+            k: v
+            for k, v in data.items()
+            if k not in {"vendor", "operations", "statuses", "priorities", "limits", "rate_limits"}
+        }
         | {k: v for k, v in vendor.items() if k not in known},
     )
 

@@ -33,7 +33,11 @@ class TaskLinkSettings(BaseSettings):
     confirm_secret: SecretStr | None = Field(
         None, description="Key that signs delete confirmations; set the same value on every worker."
     )
-    http_timeout: float = Field(30.0, gt=0, description="Seconds for one vendor HTTP request.")
+    http_timeout: float = Field(
+        30.0, gt=0, description="Seconds to wait for each read or write on a vendor connection."
+    )
+    connect_timeout: float = Field(10.0, gt=0, description="Seconds to connect (or wait for a pooled connection).")
+    max_response_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="Largest vendor response body read.")
     retry_attempts: int = Field(4, ge=1, le=10, description="Tries per retryable vendor request.")
     retry_after_cap: float = Field(60.0, ge=0, description="Longest Retry-After tasklink waits out.")
     call_deadline: float = Field(90.0, gt=0, description="Upper bound on retrying one request, seconds.")

@@ -9,11 +9,13 @@ scrubbed from anything that leaves this module.
 from __future__ import annotations
 
 import email.utils
+import json
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
 import httpx2
 import stamina
 
@@ -29,6 +31,7 @@ from ..errors import (
     VendorRejected,
     VendorUnavailable,
 )
+from ._limits import CircuitBreaker, LimitSettings, RateLimits
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 REDACTED = "***"
@@ -48,6 +51,8 @@ class VendorRequest:
     action: str = ""
     #: a write that carries an idempotency key the vendor honours, so resending cannot duplicate it
     retry_safe: bool = False
+    #: rate-limit bucket; default "read" for safe methods, "write" otherwise (Lightfield lists: "search")
+    category: str | None = None
 
     @property
     def is_write(self) -> bool:
@@ -126,7 +131,12 @@ class RetryPolicy:
 
 
 class VendorHttp:
-    """Sends `VendorRequest`s for one vendor and maps every failure to a TaskLinkError."""
+    """Sends `VendorRequest`s for one vendor and maps every failure to a TaskLinkError.
+
+    Each attempt passes the circuit breaker, the concurrency cap and the category's rate limit
+    before it goes out; bodies are read with a size cap; reads (and writes carrying an
+    idempotency key the vendor honours) are retried by the one retry policy.
+    """
 
     def __init__(
         self,
@@ -136,21 +146,40 @@ class VendorHttp:
         redactor: Redactor,
         parse_error: ErrorParser = generic_error_detail,
         retry: RetryPolicy | None = None,
+        limits: LimitSettings | None = None,
+        max_response_bytes: int = 10 * 1024 * 1024,
     ) -> None:
         self.vendor_title = vendor_title
         self.client = client
         self.redact = redactor
         self.parse_error = parse_error
         self.retry = retry or RetryPolicy()
+        limits = limits or LimitSettings()
+        self.rate_limits = RateLimits(limits, vendor_title=vendor_title)
+        self.concurrency = anyio.CapacityLimiter(limits.max_concurrency)
+        self.breaker = CircuitBreaker(
+            vendor_title=vendor_title, threshold=limits.breaker_threshold, cooldown=limits.breaker_cooldown
+        )
+        self.max_response_bytes = max_response_bytes
         #: the waits (seconds) the last retried request asked for; for tests and diagnostics
         self.waits: list[float] = []
 
     async def send(self, request: VendorRequest, *, ok: Iterable[int] = (200,)) -> httpx2.Response:
-        ok = tuple(ok)
+        response, _ = await self._send(request, tuple(ok), want_json=False)
+        return response
+
+    async def send_json(self, request: VendorRequest, *, ok: Iterable[int] = (200,)) -> Any:
+        _, data = await self._send(request, tuple(ok), want_json=True)
+        return data
+
+    async def _send(
+        self, request: VendorRequest, ok: tuple[int, ...], *, want_json: bool
+    ) -> tuple[httpx2.Response, Any]:
         if request.is_write and dry_run_active():
             raise DryRunStop(self.describe(request))
+        deadline = time.monotonic() + self.retry.deadline
         if not request.may_retry or self.retry.attempts <= 1:
-            return await self._send_once(request, ok)
+            return await self._send_once(request, ok, want_json, deadline)
         self.waits = []
         async for attempt in stamina.retry_context(
             on=self._backoff,
@@ -160,13 +189,21 @@ class VendorHttp:
             wait_max=self.retry.wait_max,
         ):
             with attempt:
-                return await self._send_once(request, ok)
+                return await self._send_once(request, ok, want_json, deadline)
         raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
 
     def describe(self, request: VendorRequest) -> DryRunReport:
         """Exactly what `send` would put on the wire, credentials redacted."""
 
-        built = self.client.build_request(
+        built = self._build(request)
+        body: Any = request.json if request.json is not None else (dict(request.form) if request.form else None)
+        headers = self.redact.headers(dict(built.headers))
+        if self.client.auth is not None and "authorization" not in headers:
+            headers["authorization"] = f"{REDACTED} (added when sent)"
+        return DryRunReport(method=built.method, url=self.redact(str(built.url)), body=body, headers=headers)
+
+    def _build(self, request: VendorRequest) -> httpx2.Request:
+        return self.client.build_request(
             request.method,
             request.path,
             params=request.params,  # type: ignore[arg-type]
@@ -174,11 +211,6 @@ class VendorHttp:
             data=request.form,
             headers=request.headers,
         )
-        body: Any = request.json if request.json is not None else (dict(request.form) if request.form else None)
-        headers = self.redact.headers(dict(built.headers))
-        if self.client.auth is not None and "authorization" not in headers:
-            headers["authorization"] = f"{REDACTED} (added when sent)"
-        return DryRunReport(method=built.method, url=self.redact(str(built.url)), body=body, headers=headers)
 
     def _backoff(self, exc: Exception) -> bool | float:
         """Whether (and how long to wait before) retrying after `exc`."""
@@ -190,36 +222,70 @@ class VendorHttp:
                 return False
             self.waits.append(exc.retry_after)
             return exc.retry_after
+        if isinstance(exc, VendorUnavailable) and self.breaker.state == "open":
+            return False  # failing fast is the point of an open circuit
         return isinstance(exc, VendorUnavailable | OutcomeUnknown)
 
-    async def _send_once(self, request: VendorRequest, ok: tuple[int, ...]) -> httpx2.Response:
+    async def _send_once(
+        self, request: VendorRequest, ok: tuple[int, ...], want_json: bool, deadline: float
+    ) -> tuple[httpx2.Response, Any]:
+        self.breaker.check()
+        category = request.category or ("read" if not request.is_write else "write")
+        async with self.concurrency:
+            await self.rate_limits.acquire(category, budget=max(0.0, deadline - time.monotonic()))
+            try:
+                response = await self.client.send(self._build(request), stream=True, follow_redirects=False)
+                try:
+                    body = await self._read_capped(request, response)
+                finally:
+                    await response.aclose()
+            except httpx2.HTTPError as exc:
+                self.breaker.failure()
+                raise self._transport_error(request, exc) from None
+        self.rate_limits.observe(category, response.headers)
+        failed = response.status_code == 429 or response.status_code >= 500
+        self.breaker.failure() if failed else self.breaker.success()
+        if response.status_code not in ok:
+            raise self.error_for(request, response)
+        if not want_json:
+            return response, None
         try:
-            response = await self.client.request(
-                request.method,
-                request.path,
-                params=request.params,  # type: ignore[arg-type]
-                json=request.json,
-                data=request.form,
-                headers=request.headers,
-                follow_redirects=False,
-            )
-        except httpx2.HTTPError as exc:
-            raise self._transport_error(request, exc) from None
-        if response.status_code in ok:
-            return response
-        raise self.error_for(request, response)
-
-    async def send_json(self, request: VendorRequest, *, ok: Iterable[int] = (200,)) -> Any:
-        response = await self.send(request, ok=ok)
-        try:
-            return response.json()
+            return response, json.loads(body) if body else None
         except ValueError:
-            raise VendorUnavailable(
-                f"{self.vendor_title} answered {request.action or request.path} with a body that is not JSON",
-                status=response.status_code,
-                hint="the vendor or a proxy in front of it may be failing"
-                + ("; the write may have been applied — check before repeating it" if request.is_write else ""),
-            ) from None
+            raise self._unreadable(request, response, "a body that is not JSON") from None
+
+    async def _read_capped(self, request: VendorRequest, response: httpx2.Response) -> bytes:
+        declared = response.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self.max_response_bytes:
+            raise self._unreadable(
+                request, response, f"a {int(declared):,}-byte body (limit {self.max_response_bytes:,})"
+            )
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > self.max_response_bytes:
+                raise self._unreadable(request, response, f"a body over the {self.max_response_bytes:,}-byte limit")
+            chunks.append(chunk)
+        content = b"".join(chunks)
+        response._content = content  # the body is read once, here; later .json()/.text use it
+        return content
+
+    def _unreadable(self, request: VendorRequest, response: httpx2.Response, what: str) -> TaskLinkError:
+        action = request.action or request.path
+        status = response.status_code
+        if request.is_write and 200 <= status < 300:
+            return OutcomeUnknown(
+                f"{self.vendor_title} accepted the {action} request (HTTP {status}) but answered with {what}, "
+                "so tasklink cannot confirm what was stored",
+                how_to_check=f"look the record up in {self.vendor_title} before writing again",
+                status=status,
+            )
+        return VendorUnavailable(
+            f"{self.vendor_title} answered {action} with {what} (HTTP {status}); "
+            "the vendor or a proxy in front of it may be failing",
+            status=status,
+        )
 
     def _transport_error(self, request: VendorRequest, exc: httpx2.HTTPError) -> TaskLinkError:
         what = request.action or f"{request.method} {request.path}"

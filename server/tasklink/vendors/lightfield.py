@@ -349,7 +349,9 @@ class LightfieldAdapter(VendorAdapter):
         exhausted = False
         while len(tasks) < req.limit:
             size = min(PAGE_MAX, req.limit - len(tasks))
-            request = VendorRequest("GET", TASKS, params=self.list_params(req, offset, size), action="list tasks")
+            request = VendorRequest(
+                "GET", TASKS, params=self.list_params(req, offset, size), action="list tasks", category="search"
+            )
             data = await self.http.send_json(request)
             rows = data.get("data") or []
             tasks.extend(self._task(row) for row in rows)
@@ -393,7 +395,8 @@ class LightfieldAdapter(VendorAdapter):
         found: list[Person] = []
         for page in range(MEMBER_PAGES_MAX):
             params = {"offset": str(page * PAGE_MAX), "limit": str(PAGE_MAX)}
-            data = await self.http.send_json(VendorRequest("GET", MEMBERS, params=params, action="find people"))
+            members = VendorRequest("GET", MEMBERS, params=params, action="find people", category="search")
+            data = await self.http.send_json(members)
             rows = data.get("data") or []
             for row in rows:
                 person = _person(row)

@@ -18,6 +18,7 @@ from ..errors import ConfigurationError, InvalidInput
 from ..manifests import VendorManifest, load_manifests
 from ..settings import TaskLinkSettings
 from ._http import Redactor, RetryPolicy, VendorHttp
+from ._limits import LimitSettings
 from .base import VendorAdapter, VendorSettings
 
 Mode = Literal["live", "sandbox"]
@@ -117,7 +118,7 @@ class Vendors:
             factory = load_object(rt.manifest.sandbox)
             rt.sandbox_app = factory(self.app.state_path("sandbox") / f"{rt.name}.sqlite3")
             transport = httpx2.ASGITransport(app=rt.sandbox_app)
-        timeout = httpx2.Timeout(self.app.http_timeout, connect=min(10.0, self.app.http_timeout))
+        timeout = httpx2.Timeout(self.app.http_timeout, connect=self.app.connect_timeout, pool=self.app.connect_timeout)
         rt.client = httpx2.AsyncClient(
             base_url=rt.settings.api_base_url(),
             headers={"Accept": "application/json", "User-Agent": "tasklink/0.1"}
@@ -138,6 +139,8 @@ class Vendors:
                 retry_after_cap=self.app.retry_after_cap,
                 deadline=self.app.call_deadline,
             ),
+            limits=LimitSettings.from_manifest(rt.manifest.rate_limits),
+            max_response_bytes=self.app.max_response_bytes,
         )
         return rt.adapter_cls(manifest=rt.manifest, http=http, settings=rt.settings, app=self.app)
 

@@ -1,0 +1,136 @@
+"""Client-side protection of each vendor: rate limits, a concurrency cap and a circuit breaker.
+
+- Rate limits are token buckets (aiolimiter) per request category (read / write / search), sized
+  from the manifest's `[rate_limits]`, so a burst from many agents queues here instead of
+  tripping the vendor's 429s. When a vendor reports `X-RateLimit-Remaining: 0`, that category
+  pauses until `X-RateLimit-Reset`.
+- The concurrency cap bounds requests in flight per vendor.
+- The circuit breaker opens after consecutive failures (5xx, 429, connection errors): further
+  requests fail fast with a clear message until the cool-down passes, then one trial request
+  decides whether it closes again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+from aiolimiter import AsyncLimiter
+
+from ..errors import RateLimited, VendorUnavailable
+
+DEFAULT_RATE = 10.0
+DEFAULT_CONCURRENCY = 8
+
+
+@dataclass
+class LimitSettings:
+    """The `[rate_limits]` table of a manifest."""
+
+    per_second: dict[str, float] = field(default_factory=dict)
+    default_per_second: float = DEFAULT_RATE
+    max_concurrency: int = DEFAULT_CONCURRENCY
+    breaker_threshold: int = 5
+    breaker_cooldown: float = 30.0
+
+    @classmethod
+    def from_manifest(cls, table: Mapping[str, Any]) -> LimitSettings:
+        return cls(
+            per_second={k: float(v) for k, v in dict(table.get("categories", {})).items()},
+            default_per_second=float(table.get("per_second", DEFAULT_RATE)),
+            max_concurrency=int(table.get("max_concurrency", DEFAULT_CONCURRENCY)),
+            breaker_threshold=int(table.get("breaker_threshold", 5)),
+            breaker_cooldown=float(table.get("breaker_cooldown_seconds", 30.0)),
+        )
+
+
+class RateLimits:
+    def __init__(self, settings: LimitSettings, *, vendor_title: str, clock: Callable[[], float] = time.time):
+        self.settings = settings
+        self.vendor_title = vendor_title
+        self.clock = clock
+        self._buckets: dict[str, AsyncLimiter] = {}
+        self._paused_until: dict[str, float] = {}
+
+    def _bucket(self, category: str) -> AsyncLimiter:
+        bucket = self._buckets.get(category)
+        if bucket is None:
+            rate = self.settings.per_second.get(category, self.settings.default_per_second)
+            bucket = self._buckets[category] = AsyncLimiter(max(rate, 0.01), time_period=1.0)
+        return bucket
+
+    async def acquire(self, category: str, *, budget: float) -> None:
+        """Wait for a slot, for at most `budget` seconds; otherwise refuse without sending."""
+
+        pause = self._paused_until.get(category, 0.0) - self.clock()
+        if pause > budget:
+            raise RateLimited(
+                f"{self.vendor_title} asked for a pause of {pause:.0f} s (X-RateLimit-Reset); nothing was sent",
+                retry_after=pause,
+            )
+        with anyio.move_on_after(budget) as scope:
+            if pause > 0:
+                await anyio.sleep(pause)
+            await self._bucket(category).acquire()
+        if scope.cancelled_caught:
+            raise RateLimited(
+                f"Too many {self.vendor_title} requests are queued (client-side limit); nothing was sent",
+                retry_after=max(1.0, budget),
+            )
+
+    def observe(self, category: str, headers: Mapping[str, str]) -> None:
+        """Honour `X-RateLimit-Remaining: 0` until `X-RateLimit-Reset` (unix seconds or delta)."""
+
+        remaining, reset = headers.get("x-ratelimit-remaining"), headers.get("x-ratelimit-reset")
+        if remaining is None or reset is None:
+            return
+        try:
+            left, when = float(remaining), float(reset)
+        except ValueError:
+            return
+        if left > 0:
+            return
+        now = self.clock()
+        until = when if when > 1_000_000_000 else now + when
+        if 0 < until - now <= 60:  # anything else is clock skew, not a hint worth waiting for
+            self._paused_until[category] = until
+
+
+class CircuitBreaker:
+    def __init__(
+        self, *, vendor_title: str, threshold: int, cooldown: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.vendor_title = vendor_title
+        self.threshold = threshold
+        self.cooldown = cooldown
+        self.clock = clock
+        self.failures = 0
+        self.opened_at: float | None = None
+
+    @property
+    def state(self) -> str:
+        if self.opened_at is None:
+            return "closed"
+        return "open" if self.clock() - self.opened_at < self.cooldown else "half-open"
+
+    def check(self) -> None:
+        if self.state == "open":
+            assert self.opened_at is not None
+            wait = self.cooldown - (self.clock() - self.opened_at)
+            raise VendorUnavailable(
+                f"{self.vendor_title} failed {self.failures} times in a row, so tasklink is not calling it for "
+                f"{wait:.0f} s more (circuit open); nothing was sent",
+                hint=f"retry after {wait:.0f} s",
+            )
+
+    def success(self) -> None:
+        self.failures = 0
+        self.opened_at = None
+
+    def failure(self) -> None:
+        self.failures += 1
+        if self.failures >= self.threshold:
+            self.opened_at = self.clock()
