@@ -130,6 +130,30 @@ async def _call(server: MCPServer, tool: str, arguments: dict[str, Any]) -> Any:
 
 
 @main.command()
+@click.option("--write", "do_write", is_flag=True, help="Regenerate the stale files.")
+@click.option("--check", "do_check", is_flag=True, help="Exit 1 when a generated file is stale (the default).")
+def manifests(do_write: bool, do_check: bool) -> None:
+    """Generated files: tool_manifests/tools/*.json, the README's tool table and capability matrix, server.json."""
+    import anyio
+
+    from .generated import ROOT, expected_files, stale, write
+
+    try:
+        expected = anyio.run(expected_files)
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+        return
+    changed = write(expected) if do_write else stale(expected)
+    for path in changed:
+        click.echo(f"{'wrote' if do_write else 'stale'}: {path.relative_to(ROOT)}")
+    if not do_write and changed:
+        click.echo("tasklink: run `tasklink manifests --write` and commit the result", err=True)
+        sys.exit(1)
+    if not changed:
+        click.echo("generated files are current")
+
+
+@main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8900, show_default=True, type=int)
 def sandbox(host: str, port: int) -> None:

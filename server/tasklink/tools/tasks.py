@@ -80,7 +80,7 @@ async def create_task(
     dry_run: DryRunArg = False,
     allow_duplicate: AllowDuplicateArg = False,
 ) -> Task:
-    """Create a task in a vendor system."""
+    """Create a task in a vendor system; assignees by id, or by a name or email that matches one active person."""
     tl = service(ctx)
     req = CreateTaskRequest(
         vendor=vendor,

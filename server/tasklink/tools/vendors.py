@@ -12,8 +12,7 @@ from ._common import ToolSpec, VendorArg, boundary, service
 
 @boundary
 async def list_vendors(ctx: Context[Any, Any]) -> VendorsReport:
-    """Each vendor: live or sandbox; per operation supported or not (why, what to do instead) and required fields;
-    accepted statuses and priorities, limits, vendor-only fields and deprecation dates."""
+    """Each vendor's operations (supported? why not, instead, required fields), statuses, priorities, limits."""
     return service(ctx).list_vendors()
 
 
@@ -24,7 +23,7 @@ async def find_people(
     query: Annotated[str, Field(min_length=1, max_length=200, description="Name prefix or email.")],
     limit: Annotated[int, Field(ge=1, le=50, description="Most people to return.")] = 10,
 ) -> FoundPeople:
-    """Look up people to assign; use a returned id as an assignee."""
+    """Look up people to assign by name prefix or email; pass a returned id as an assignee."""
     return await service(ctx).find_people(vendor, query, limit)
 
 
