@@ -124,3 +124,14 @@ def loopback_sandbox(tmp_path: Path) -> Iterator[tuple[ThreadedUvicorn, dict[str
 
 def tasklink_command() -> list[str]:
     return [sys.executable, "-m", "tasklink"]
+
+
+#: tables tests want shown at the end of the run (e.g. the fault matrix)
+REPORTS: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for report in REPORTS:
+        terminalreporter.write_line("")
+        for line in report.splitlines():
+            terminalreporter.write_line(line)

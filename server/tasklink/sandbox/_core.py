@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import anyio
 import httpx2
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -153,13 +154,20 @@ class LoggedRequest:
 class Fault:
     """An injected failure for the next matching request(s).
 
-    kind "status": answer `status`/`headers`/`body` instead of running the route;
-    kind "drop_before": the connection drops before the request is processed;
-    kind "drop_after": the request is processed (the write lands), then the connection drops
-    before any answer — the client cannot know whether it happened.
+    kind "status": answer `status`/`headers`/`body` instead of running the route (429, 5xx, an
+    HTML error page, a 302, ...);
+    kind "drop_before" / "drop_after": the connection drops before the request is processed, or
+    after it was processed (the write lands) but before any answer;
+    kind "timeout_before" / "timeout_after": the same, seen by the client as a read timeout;
+    kind "slow": answer normally after `delay` seconds;
+    kind "malformed_after" / "oversized_after": process the request, then answer its real status
+    with a body that is not JSON, or with `oversize` bytes.
     """
 
-    kind: Literal["status", "drop_before", "drop_after"] = "status"
+    kind: Literal[
+        "status", "drop_before", "drop_after", "timeout_before", "timeout_after", "slow", "malformed_after",
+        "oversized_after",
+    ] = "status"  # fmt: skip
     status: int = 500
     headers: dict[str, str] = field(default_factory=dict)
     body: str = '{"detail": "injected fault"}'
@@ -167,11 +175,32 @@ class Fault:
     method: str | None = None
     path_prefix: str | None = None
     times: int = 1
+    delay: float = 0.0
+    oversize: int = 11 * 1024 * 1024
 
     def matches(self, method: str, path: str) -> bool:
         if self.method and self.method.upper() != method.upper():
             return False
         return not (self.path_prefix and not path.startswith(self.path_prefix))
+
+
+def parse_faults(text: str) -> dict[str, list[Fault]]:
+    """TASKLINK_SANDBOX_FAULTS: a JSON list of faults, each with a "vendor" and Fault's fields."""
+
+    from ..errors import ConfigurationError
+
+    example = '[{"vendor": "lightfield", "status": 429, "headers": {"Retry-After": "2"}, "times": 3}]'
+    try:
+        items = json.loads(text)
+        if not isinstance(items, list):
+            raise TypeError("not a list")
+        out: dict[str, list[Fault]] = {}
+        for item in items:
+            spec = dict(item)
+            out.setdefault(str(spec.pop("vendor")), []).append(Fault(**spec))
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ConfigurationError(f"TASKLINK_SANDBOX_FAULTS is not valid ({exc})", hint=f"example: {example}") from exc
+    return out
 
 
 class SandboxState:
@@ -261,23 +290,51 @@ class _LogAndFaults:
             await send(message)
 
         fault = None if path.startswith("/_sandbox") else self.state.take_fault(scope["method"], path)
-        if fault is not None and fault.kind != "status":
-            if fault.kind == "drop_after":
-                entry.status = -1
-
-                async def swallow(message: Message) -> None:
-                    return None
-
-                await self.app(scope, replay, swallow)
-            # What a client sees when the peer closes the connection without a response.
-            raise httpx2.RemoteProtocolError("Server disconnected without sending a response.")
         if fault is not None:
+            await self._inject(fault, scope, replay, record_status, entry)
+            return
+        await self.app(scope, replay, record_status)
+
+    async def _inject(self, fault: Fault, scope: Scope, receive: Receive, send: Send, entry: LoggedRequest) -> None:
+        if fault.kind == "status":
             response = Response(
                 fault.body, status_code=fault.status, headers=fault.headers, media_type=fault.content_type
             )
-            await response(scope, replay, record_status)
+            await response(scope, receive, send)
             return
-        await self.app(scope, replay, record_status)
+        if fault.kind == "slow":
+            await anyio.sleep(fault.delay)
+            await self.app(scope, receive, send)
+            return
+        if fault.kind in ("malformed_after", "oversized_after"):
+            status = 500
+
+            async def keep_status(message: Message) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = int(message["status"])
+
+            await self.app(scope, receive, keep_status)
+            entry.status = status
+            body = b'{"id": 1, "title": "trunc' if fault.kind == "malformed_after" else b" " * fault.oversize
+            await Response(body, status_code=status, media_type="application/json")(scope, receive, send)
+            return
+        if fault.kind.endswith("_after"):
+            entry.status = -1
+            await self.app(scope, receive, _swallow)
+        raise _closed_by_peer(fault.kind)
+
+
+async def _swallow(message: Message) -> None:
+    return None
+
+
+def _closed_by_peer(kind: str) -> Exception:
+    """What an HTTP client raises when the peer stops answering (the in-process transport passes it on)."""
+
+    if kind.startswith("timeout"):
+        return httpx2.ReadTimeout("The read operation timed out")
+    return httpx2.RemoteProtocolError("Server disconnected without sending a response.")
 
 
 def sandbox_app(vendor: str, store: SandboxStore, routes: Sequence[BaseRoute]) -> Starlette:

@@ -82,8 +82,9 @@ class RateLimits:
             )
 
     def observe(self, category: str, headers: Mapping[str, str]) -> None:
-        """Honour `X-RateLimit-Remaining: 0` until `X-RateLimit-Reset` (unix seconds or delta)."""
+        """Adopt a lower `X-RateLimit-Limit`; honour `X-RateLimit-Remaining: 0` until `X-RateLimit-Reset`."""
 
+        self._adopt_limit(category, headers.get("x-ratelimit-limit"))
         remaining, reset = headers.get("x-ratelimit-remaining"), headers.get("x-ratelimit-reset")
         if remaining is None or reset is None:
             return
@@ -97,6 +98,15 @@ class RateLimits:
         until = when if when > 1_000_000_000 else now + when
         if 0 < until - now <= 60:  # anything else is clock skew, not a hint worth waiting for
             self._paused_until[category] = until
+
+
+    def _adopt_limit(self, category: str, value: str | None) -> None:
+        try:
+            announced = float(value) if value else 0.0
+        except ValueError:
+            return
+        if 0 < announced < self._bucket(category).max_rate:
+            self._buckets[category] = AsyncLimiter(announced, time_period=1.0)
 
 
 class CircuitBreaker:

@@ -117,6 +117,11 @@ class Vendors:
         if rt.mode == "sandbox":
             factory = load_object(rt.manifest.sandbox)
             rt.sandbox_app = factory(self.app.state_path("sandbox") / f"{rt.name}.sqlite3")
+            if self.app.sandbox_faults:
+                from ..sandbox._core import parse_faults
+
+                for fault in parse_faults(self.app.sandbox_faults).get(rt.name, []):
+                    rt.sandbox_app.state.sandbox.inject(fault)
             transport = httpx2.ASGITransport(app=rt.sandbox_app)
         timeout = httpx2.Timeout(self.app.http_timeout, connect=self.app.connect_timeout, pool=self.app.connect_timeout)
         rt.client = httpx2.AsyncClient(
