@@ -254,3 +254,21 @@ async def test_date_only_due_is_17_00_in_the_configured_zone(tmp_path: Path, mod
     assert '"due_date":"2026-12-04T11:30:00Z"' in sent.body.replace(" ", "")
     assert datetime.fromisoformat(task["due"]) == datetime.fromisoformat("2026-12-04T17:00:00+05:30")
     assert task["due"] == "2026-12-04T11:30:00Z"
+
+
+async def test_assignee_dry_run_and_replay_by_name(client: Client, server: MCPServer) -> None:
+    intake = await ok(client, "create_intake", {"title": "Replay by name", "assignees": [{"user_id": "102"}]})
+    preview = await ok(
+        client,
+        "update_intake_assignees",
+        {"intake_id": intake["id"], "mode": "add", "assignees": [{"user_id": "Sonia"}], "dry_run": True},
+    )
+    assert [r["entity_id"] for r in preview["dry_run"]["body"]["assignees"]] == ["102", "100"]
+    assert "'Sonia' → 100" in preview["dry_run"]["verdict"] and preview["resolved"][0]["id"] == "100"
+    assert not any(r.method == "PATCH" for r in (await sandbox_of(server, "spotdraft")).requests)
+
+    args = {"vendor": "lightfield", "title": "Once by name", "assignees": ["Dana"], "idempotency_key": "by-name-1"}
+    first = await ok(client, "create_task", args)
+    again = await ok(client, "create_task", args)
+    assert again["replayed"] is True and again["id"] == first["id"] and again["resolved"] == first["resolved"]
+    assert len((await sandbox_of(server, "lightfield")).requests_matching("POST", "/v1/tasks")) == 1
