@@ -45,6 +45,9 @@ class TaskLinkSettings(BaseSettings):
     duplicate_check: bool = Field(True, description="Look for a same-titled open item before creating one.")
     duplicate_window_days: int = Field(30, ge=1, description="How far back the duplicate check looks.")
     audit_full: bool = Field(False, description="Also store full tool arguments in the audit log.")
+    rate_limits: dict[str, float] = Field(
+        default_factory=dict, description='Per-vendor requests/s overriding the manifests, e.g. {"trackops": 10}.'
+    )
     sandbox_faults: str | None = Field(None, description="JSON list of faults the sandboxes inject (manual testing).")
     read_only: bool = Field(False, description="Only read tools are listed and callable.")
     tools: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Allow-list of tools.")

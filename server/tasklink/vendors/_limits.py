@@ -37,10 +37,15 @@ class LimitSettings:
     breaker_cooldown: float = 30.0
 
     @classmethod
-    def from_manifest(cls, table: Mapping[str, Any]) -> LimitSettings:
+    def from_manifest(cls, table: Mapping[str, Any], *, override: float | None = None) -> LimitSettings:
+        """The manifest's pacing; `override` (TASKLINK_RATE_LIMITS) replaces every category's rate."""
+
+        categories = {k: float(v) for k, v in dict(table.get("categories", {})).items()}
+        if override is not None:
+            categories = dict.fromkeys(categories, float(override))
         return cls(
-            per_second={k: float(v) for k, v in dict(table.get("categories", {})).items()},
-            default_per_second=float(table.get("per_second", DEFAULT_RATE)),
+            per_second=categories,
+            default_per_second=float(override if override is not None else table.get("per_second", DEFAULT_RATE)),
             max_concurrency=int(table.get("max_concurrency", DEFAULT_CONCURRENCY)),
             breaker_threshold=int(table.get("breaker_threshold", 5)),
             breaker_cooldown=float(table.get("breaker_cooldown_seconds", 30.0)),

@@ -144,7 +144,7 @@ class Vendors:
                 retry_after_cap=self.app.retry_after_cap,
                 deadline=self.app.call_deadline,
             ),
-            limits=LimitSettings.from_manifest(rt.manifest.rate_limits),
+            limits=LimitSettings.from_manifest(rt.manifest.rate_limits, override=self.app.rate_limits.get(rt.name)),
             max_response_bytes=self.app.max_response_bytes,
         )
         return rt.adapter_cls(manifest=rt.manifest, http=http, settings=rt.settings, app=self.app)
