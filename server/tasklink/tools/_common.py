@@ -75,12 +75,13 @@ def boundary(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     @functools.wraps(fn)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         ctx = kwargs.get("ctx")
+        redact = service(ctx).vendors.redactor if isinstance(ctx, Context) else str
         if isinstance(ctx, Context):
             call_info.set(describe_caller(ctx, fn.__name__))
         try:
             return await fn(*args, **kwargs)
         except TaskLinkError as exc:
-            raise ToolError(str(exc)) from None
+            raise ToolError(redact(str(exc))) from None
         except ValidationError as exc:
             raise ToolError(validation_text(exc)) from None
         except ToolError:

@@ -56,6 +56,7 @@ class Vendors:
     def __init__(self, app: TaskLinkSettings, runtimes: dict[str, VendorRuntime]) -> None:
         self.app = app
         self.runtimes = runtimes
+        self._redactor: Redactor | None = None
 
     @classmethod
     def configure(cls, app: TaskLinkSettings) -> Vendors:
@@ -97,11 +98,15 @@ class Vendors:
             raise InvalidInput(f"unknown or disabled vendor {vendor!r}", field="vendor", allowed=self.names()) from None
 
     def secret_values(self) -> list[str]:
-        out: list[str] = []
-        for rt in self.runtimes.values():
-            if rt.mode == "live":
-                out.extend(rt.settings.secret_values())
-        return out
+        """Every credential in use, live or sandbox: scrubbed from anything any vendor's answer carries."""
+
+        return [value for rt in self.runtimes.values() for value in rt.settings.secret_values()]
+
+    @property
+    def redactor(self) -> Redactor:
+        if self._redactor is None:
+            self._redactor = Redactor(self.secret_values())
+        return self._redactor
 
     async def adapter(self, vendor: str) -> VendorAdapter:
         rt = self.runtime(vendor)
@@ -137,7 +142,7 @@ class Vendors:
         http = VendorHttp(
             vendor_title=rt.manifest.title,
             client=rt.client,
-            redactor=Redactor(rt.settings.secret_values()),
+            redactor=self.redactor,
             parse_error=rt.adapter_cls.parse_error,
             retry=RetryPolicy(
                 attempts=self.app.retry_attempts,
