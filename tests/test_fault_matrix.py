@@ -157,3 +157,14 @@ def render(rows: list[tuple[str, str, str, str, int, str]]) -> str:
     for row in [header, *rows]:
         lines.append("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)))
     return "\n".join(lines)
+
+
+async def test_a_tool_call_is_bounded_by_its_deadline(tmp_path: Path) -> None:
+    server = build_server(TaskLinkSettings(data_dir=tmp_path, sandbox=True, call_deadline=0.3))
+    state = await sandbox_of(server, "workiva")
+    state.inject(Fault(kind="slow", delay=5, method="GET", path_prefix="/tasks"))
+    async with Client(server) as client:
+        result = await client.call_tool("list_tasks", {"vendor": "workiva"})
+        assert result.is_error
+        assert "did not finish within 0.3 s" in text_of(result)
+        assert not (await client.call_tool("list_vendors", {})).is_error

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, ParamSpec, TypeVar
 
+import anyio
 from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
 from mcp.server.mcpserver import Context, Elicit
 from mcp.server.mcpserver.exceptions import ToolError
@@ -75,11 +76,19 @@ def boundary(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     @functools.wraps(fn)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         ctx = kwargs.get("ctx")
-        redact = service(ctx).vendors.redactor if isinstance(ctx, Context) else str
+        tl = service(ctx) if isinstance(ctx, Context) else None
+        redact = tl.vendors.redactor if tl else str
+        deadline = tl.settings.call_deadline if tl else None
         if isinstance(ctx, Context):
             call_info.set(describe_caller(ctx, fn.__name__))
         try:
-            return await fn(*args, **kwargs)
+            with anyio.fail_after(deadline):
+                return await fn(*args, **kwargs)
+        except TimeoutError:
+            raise ToolError(
+                f"{fn.__name__} did not finish within {deadline:g} s (TASKLINK_CALL_DEADLINE). If it was a write, its "
+                "outcome is unknown: check the vendor before retrying, or retry with the same idempotency_key."
+            ) from None
         except TaskLinkError as exc:
             raise ToolError(redact(str(exc))) from None
         except ValidationError as exc:
