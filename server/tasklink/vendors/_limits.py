@@ -104,7 +104,6 @@ class RateLimits:
         if 0 < until - now <= 60:  # anything else is clock skew, not a hint worth waiting for
             self._paused_until[category] = until
 
-
     def _adopt_limit(self, category: str, value: str | None) -> None:
         try:
             announced = float(value) if value else 0.0
