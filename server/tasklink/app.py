@@ -13,6 +13,7 @@ from mcp.types import CallToolResult, TextContent
 from . import __version__
 from .errors import ConfigurationError
 from .protocol import register_protocol
+from .schemas import compact_tool_schemas
 from .service import TaskLink
 from .settings import TaskLinkSettings
 from .tools import ALL_TOOLS, ToolSpec
@@ -96,6 +97,7 @@ def build_server(settings: TaskLinkSettings | None = None, *, service: TaskLink 
     )
     for spec in tools:
         server.add_tool(spec.fn, title=spec.title, annotations=spec.annotations(), structured_output=True)
+    compact_tool_schemas(server)
 
     @server.resource("audit://recent", name="audit-recent", mime_type="application/json")
     def audit_recent() -> str:

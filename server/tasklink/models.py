@@ -90,11 +90,9 @@ def is_past(instant: datetime, now: datetime) -> bool:
 
 
 class AssigneeRef(Model):
-    """One task assignee: exactly one of a user id or (SpotDraft only) a role id."""
+    """One assignee: a user id, or (SpotDraft only) a role id."""
 
-    user_id: str | None = Field(
-        None, description="Person id, or a name or email that matches exactly one active person (see find_people)."
-    )
+    user_id: str | None = Field(None, description="Person id, or a name/email matching one active person.")
     role_id: str | None = Field(None, description="SpotDraft role id; assigns everyone in the role.")
 
 
@@ -136,9 +134,7 @@ class UpdateTaskRequest(Model):
 
 
 class IntakeAssigneeInput(Model):
-    user_id: str = Field(
-        min_length=1, description="SpotDraft org user id, or a name or email that matches exactly one active user."
-    )
+    user_id: str = Field(min_length=1, description="SpotDraft user id, or a name/email matching one active user.")
     role: Literal["assigned_to", "collaborator"] = Field(
         "assigned_to", description="assigned_to works the intake; collaborator follows along."
     )

@@ -33,9 +33,9 @@ VendorArg = Annotated[
 
 IdempotencyKeyArg = Annotated[
     str | None,
-    Field(min_length=1, max_length=255, description="Same key + same arguments = same result, never a second write."),
+    Field(min_length=1, max_length=255, description="Same key = same result, no second write."),
 ]
-DryRunArg = Annotated[bool, Field(description="Validate and show the exact request; send nothing.")]
+DryRunArg = Annotated[bool, Field(description="Show the request; send nothing.")]
 AllowDuplicateArg = Annotated[bool, Field(description="Create even if a same-titled open item exists.")]
 
 

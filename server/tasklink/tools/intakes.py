@@ -35,7 +35,7 @@ IntakeStatus = Literal["DRAFT", "PENDING", "IN_PROGRESS", "BLOCKED", "COMPLETED"
 Text = Annotated[str | None, Field(max_length=20000, description="Details (plain text).")]
 PriorityArg = Annotated[Priority | None, Field(description="Default MEDIUM.")]
 IntakeId = Annotated[int, Field(ge=1, description="SpotDraft intake id.")]
-Due = Annotated[str | None, Field(description="YYYY-MM-DD (17:00 in TASKLINK_TIMEZONE) or ISO datetime with offset.")]
+Due = Annotated[str | None, Field(description="YYYY-MM-DD (17:00 local) or ISO datetime with offset.")]
 Participants = Annotated[
     list[IntakeAssigneeInput],
     Field(max_length=50, description="People on the intake, each assigned_to or collaborator."),
@@ -173,7 +173,7 @@ async def delete_intake(
     idempotency_key: IdempotencyKeyArg = None,
     dry_run: DryRunArg = False,
 ) -> DeleteResult:
-    """Delete an intake. Asks the user first; without that ability, returns a preview and token."""
+    """Delete an intake; asks the user first, or returns a preview and confirm_token."""
     tl = service(ctx)
     opts = options(idempotency_key, dry_run)
 

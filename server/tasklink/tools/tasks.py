@@ -33,7 +33,7 @@ from ._common import (
 )
 
 TaskId = Annotated[str, Field(min_length=1, max_length=200, description="The vendor's task id.")]
-Due = Annotated[str | None, Field(description="YYYY-MM-DD (17:00 in TASKLINK_TIMEZONE) or ISO datetime with offset.")]
+Due = Annotated[str | None, Field(description="YYYY-MM-DD (17:00 local) or ISO datetime with offset.")]
 Status = Annotated[
     str | None,
     Field(max_length=100, description=f"{'|'.join(NORMALIZED_STATUSES)}, or the vendor's own value."),
@@ -42,13 +42,12 @@ Assignees = Annotated[
     list[str | AssigneeRef] | None,
     Field(
         max_length=25,
-        description="Person ids, or names/emails that match exactly one active person (see find_people); "
-        "SpotDraft also takes {role_id}.",
+        description="Person ids or names/emails (see find_people); SpotDraft also takes {role_id}.",
     ),
 ]
 VendorFields = Annotated[
     dict[str, Any] | None,
-    Field(description="Vendor-only fields; list_vendors shows which each vendor takes."),
+    Field(description="Vendor-only fields (see list_vendors)."),
 ]
 
 
@@ -80,7 +79,7 @@ async def create_task(
     dry_run: DryRunArg = False,
     allow_duplicate: AllowDuplicateArg = False,
 ) -> Task:
-    """Create a task in a vendor system; assignees by id, or by a name or email that matches one active person."""
+    """Create a task in a vendor system."""
     tl = service(ctx)
     req = CreateTaskRequest(
         vendor=vendor,
@@ -143,7 +142,7 @@ async def update_task(
     status: Status = None,
     assignees: Annotated[
         list[str | AssigneeRef] | None,
-        Field(max_length=25, description="The full new list of assignees: ids, or names/emails of one active person."),
+        Field(max_length=25, description="The full new list of assignees."),
     ] = None,
     vendor_fields: VendorFields = None,
     idempotency_key: IdempotencyKeyArg = None,
@@ -187,7 +186,7 @@ async def delete_task(
     idempotency_key: IdempotencyKeyArg = None,
     dry_run: DryRunArg = False,
 ) -> DeleteResult:
-    """Delete a task. Asks the user first; without that ability, returns a preview and token."""
+    """Delete a task; asks the user first, or returns a preview and confirm_token."""
     tl = service(ctx)
     opts = options(idempotency_key, dry_run)
 
