@@ -75,16 +75,26 @@ class ErrorDetail:
 ErrorParser = Callable[[httpx2.Response], ErrorDetail]
 
 
-def generic_error_detail(response: httpx2.Response) -> ErrorDetail:
+def error_object(response: httpx2.Response) -> dict[str, Any] | ErrorDetail:
+    """A vendor error body as a JSON object — or, when it is not one, the ErrorDetail that says so."""
+
     try:
         body = response.json()
     except ValueError:
         return ErrorDetail(message=f"HTTP {response.status_code} with a non-JSON body")
-    if isinstance(body, dict):
-        for key in ("message", "detail", "error_description", "error"):
-            value = body.get(key)
-            if isinstance(value, str) and value:
-                return ErrorDetail(message=value, code=str(body.get("code")) if body.get("code") else None)
+    if not isinstance(body, dict) or not body:
+        return ErrorDetail(message=f"HTTP {response.status_code}")
+    return body
+
+
+def generic_error_detail(response: httpx2.Response) -> ErrorDetail:
+    body = error_object(response)
+    if isinstance(body, ErrorDetail):
+        return body
+    for key in ("message", "detail", "error_description", "error"):
+        value = body.get(key)
+        if isinstance(value, str) and value:
+            return ErrorDetail(message=value, code=str(body.get("code")) if body.get("code") else None)
     return ErrorDetail(message=f"HTTP {response.status_code}")
 
 

@@ -30,7 +30,7 @@ from ..models import (
     utc_iso,
 )
 from ..settings import TaskLinkSettings
-from ._http import ErrorDetail, VendorRequest
+from ._http import ErrorDetail, VendorRequest, error_object
 from .base import VendorAdapter, VendorSettings, decode_cursor, encode_cursor
 
 API_VERSION = "2026-03-01"
@@ -139,12 +139,9 @@ class LightfieldAdapter(VendorAdapter):
     def parse_error(response: httpx2.Response) -> ErrorDetail:
         """The errors page wraps the body in `{"error": {...}}`; the OpenAPI schemas do not. Take both."""
 
-        try:
-            body = response.json()
-        except ValueError:
-            return ErrorDetail(message=f"HTTP {response.status_code} with a non-JSON body")
-        if not isinstance(body, dict):
-            return ErrorDetail(message=f"HTTP {response.status_code}")
+        body = error_object(response)
+        if isinstance(body, ErrorDetail):
+            return body
         wrapped = body.get("error")
         error: dict[str, Any] = wrapped if isinstance(wrapped, dict) else body
         message = error.get("message")

@@ -32,7 +32,7 @@ from ..models import (
     utc_iso,
 )
 from ..settings import TaskLinkSettings
-from ._http import ErrorDetail, VendorRequest
+from ._http import ErrorDetail, VendorRequest, error_object
 from .base import VendorAdapter, VendorSettings, reject_unknown_vendor_fields
 
 Region = Literal["in", "us", "eu", "me"]
@@ -118,12 +118,9 @@ class SpotDraftAdapter(VendorAdapter):
     def parse_error(response: httpx2.Response) -> ErrorDetail:
         """Three documented 400 shapes: field-keyed, `{detail}`, `{detail, status_code, code, message}`."""
 
-        try:
-            body = response.json()
-        except ValueError:
-            return ErrorDetail(message=f"HTTP {response.status_code} with a non-JSON body")
-        if not isinstance(body, dict) or not body:
-            return ErrorDetail(message=f"HTTP {response.status_code}")
+        body = error_object(response)
+        if isinstance(body, ErrorDetail):
+            return body
         if isinstance(body.get("message"), str) and "code" in body:
             message = body["message"]
             match = re.match(r"^([a-z_]+(?:\[\d+\])?(?:\.[a-z_]+)?):\s", message)

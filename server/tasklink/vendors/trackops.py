@@ -24,7 +24,7 @@ from pydantic_settings import SettingsConfigDict
 from ..errors import InvalidInput, VendorUnavailable, field_errors_text
 from ..models import CreateTaskRequest, ListTasksRequest, Task, TaskPage
 from ..settings import TaskLinkSettings
-from ._http import ErrorDetail, VendorRequest
+from ._http import ErrorDetail, VendorRequest, error_object
 from .base import VendorAdapter, VendorSettings, decode_cursor, encode_cursor, reject_unknown_vendor_fields
 
 VENDOR = "trackops"
@@ -124,12 +124,9 @@ class TrackopsAdapter(VendorAdapter):
     def parse_error(response: httpx2.Response) -> ErrorDetail:
         """`{"message", "errors": {field: [messages] | {sub: [messages]}}}`; field names become tool arguments."""
 
-        try:
-            body = response.json()
-        except ValueError:
-            return ErrorDetail(message=f"HTTP {response.status_code} with a non-JSON body")
-        if not isinstance(body, dict):
-            return ErrorDetail(message=f"HTTP {response.status_code}")
+        body = error_object(response)
+        if isinstance(body, ErrorDetail):
+            return body
         message = str(body.get("message") or f"HTTP {response.status_code}")
         errors = body.get("errors")
         if not isinstance(errors, dict) or not errors:

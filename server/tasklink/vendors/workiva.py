@@ -43,7 +43,7 @@ from ..models import (
     utc_iso,
 )
 from ..settings import TaskLinkSettings
-from ._http import ErrorDetail, VendorRequest, parse_retry_after
+from ._http import ErrorDetail, VendorRequest, error_object, parse_retry_after
 from .base import VendorAdapter, VendorSettings, decode_cursor, encode_cursor, reject_unknown_vendor_fields
 
 GA_VERSION = "2026-01-01"
@@ -304,11 +304,10 @@ class WorkivaAdapter(VendorAdapter):
     def parse_error(response: httpx2.Response) -> ErrorDetail:
         """`{code, message, target?, details?}`, with what the code means and the field it names."""
 
-        try:
-            body = response.json()
-        except ValueError:
-            return ErrorDetail(message=f"HTTP {response.status_code} with a non-JSON body")
-        if not isinstance(body, dict) or not isinstance(body.get("message"), str):
+        body = error_object(response)
+        if isinstance(body, ErrorDetail):
+            return body
+        if not isinstance(body.get("message"), str):
             return ErrorDetail(message=f"HTTP {response.status_code}")
         code = str(body["code"]) if body.get("code") else None
         target = body.get("target")
