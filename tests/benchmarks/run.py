@@ -15,6 +15,7 @@ import http.client
 import json
 import os
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -210,6 +211,7 @@ class HttpPeer:
 class Bench:
     quick: bool
     work: Path
+    profile: Path | None = None
     stub_port: int = 0
     stub: subprocess.Popen[bytes] | None = None
     results: dict[str, Any] = field(default_factory=dict)
@@ -275,6 +277,7 @@ def floor_argv(*args: str) -> list[str]:
 def cold_start(b: Bench) -> None:
     spawns = 10 if b.quick else 15
     timings: dict[str, list[float]] = {"tasklink": [], "floor": []}
+    listed: dict[str, list[float]] = {"tasklink": [], "floor": []}
     argv = {"tasklink": [TASKLINK, "serve"], "floor": floor_argv()}
     env = {"tasklink": clean_env(TASKLINK_DATA_DIR=str(b.work / "cold")), "floor": clean_env()}
     for k in range(spawns):
@@ -286,6 +289,11 @@ def cold_start(b: Bench) -> None:
             reply = peer.recv(0)
             timings[who].append((time.perf_counter() - t0) * 1000)
             assert "result" in reply, reply
+            # and until the client knows the tools: what a desktop client waits for before the first turn
+            peer.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+            peer.send({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}})
+            assert "result" in peer.recv(1)
+            listed[who].append((time.perf_counter() - t0) * 1000)
             peer.close()
     tl, fl = statistics.median(timings["tasklink"]), statistics.median(timings["floor"])
     b.results["cold"] = {
@@ -295,6 +303,9 @@ def cold_start(b: Bench) -> None:
         "ratio": tl / fl,
         "tasklink_min_ms": min(timings["tasklink"]),
         "floor_min_ms": min(timings["floor"]),
+        "tasklink_listed_ms": statistics.median(listed["tasklink"]),
+        "floor_listed_ms": statistics.median(listed["floor"]),
+        "listed_ratio": statistics.median(listed["tasklink"]) / statistics.median(listed["floor"]),
     }
 
 
@@ -384,10 +395,12 @@ def _stub_key() -> str:
 # -- 3. throughput ---------------------------------------------------------------------------
 
 
-def load_once(b: Bench, who: str, clients: int, seconds: float) -> dict[str, Any]:
+def load_once(b: Bench, who: str, clients: int, seconds: float, profile: Path | None = None) -> dict[str, Any]:
     port = free_port()
     if who == "tasklink":
         argv, env = launch_argv("--http", "--port", str(port)), b.tasklink_env(f"load-{port}")
+        if profile is not None:  # the same server under pyinstrument (the `bench` extra); a text report on exit
+            argv = [PYTHON, "-m", "pyinstrument", "-r", "text", "-o", str(profile), "-m", "tasklink", *argv[1:]]
         tool, args = "get_task", b.get_task_args()
     else:
         argv, env = floor_argv("--http", str(port)), clean_env()
@@ -413,6 +426,10 @@ def load_once(b: Bench, who: str, clients: int, seconds: float) -> dict[str, Any
             result["upstream_connections"] = stats["connections"].get("tasklink", 0)
         return result
     finally:
+        if profile is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGINT)  # uvicorn exits cleanly, so pyinstrument writes its report
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(30)
         stop(proc)
 
 
@@ -436,6 +453,9 @@ def throughput(b: Bench) -> None:
         if who == "tasklink":
             out[who]["upstream_connections"] = max(r["upstream_connections"] for r in rs)
     out["ratio"] = out["tasklink"]["calls_per_s"] / out["floor"]["calls_per_s"]
+    if b.profile is not None:  # one more tasklink run, profiled; not counted (profiling slows it down)
+        load_once(b, "tasklink", clients, seconds, profile=b.profile)
+        out["profile"] = str(b.profile)
     b.results["load"] = out
 
 
@@ -519,6 +539,12 @@ def table(r: dict[str, Any]) -> list[str]:
             f"{c['floor_ms']:.0f} ms",
             f"×{c['ratio']:.2f}",
             _verdict(c["ratio"] <= 1.25, "≤ ×1.25"),
+        )
+        add(
+            "  … → tools/list answered",
+            f"{c['tasklink_listed_ms']:.0f} ms",
+            f"{c['floor_listed_ms']:.0f} ms",
+            f"×{c['listed_ratio']:.2f}",
         )
     for transport in ("stdio", "http"):
         if transport not in r:
@@ -614,13 +640,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="fewer spawns and one 5 s load run per server")
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated subset of {','.join(SECTIONS)}")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="after the load runs, profile tasklink under the same load (pyinstrument) into FILE",
+    )
     opts = parser.parse_args(argv)
     only = [s for s in opts.only.split(",") if s]
     unknown = set(only) - set(SECTIONS)
     if unknown:
         parser.error(f"unknown sections {sorted(unknown)}")
     work = Path(tempfile.mkdtemp(prefix="tasklink-bench-"))
-    b = Bench(quick=opts.quick, work=work)
+    b = Bench(quick=opts.quick, work=work, profile=opts.profile.resolve() if opts.profile else None)
     steps: dict[str, Callable[[], None]] = {
         "cold": lambda: cold_start(b),
         "stdio": lambda: latency(b, "stdio"),
