@@ -17,7 +17,6 @@ from typing import Any
 
 import anyio
 import httpx2
-import stamina
 
 from ..dryrun import DryRunReport, DryRunStop, dry_run_active
 from ..errors import (
@@ -191,6 +190,8 @@ class VendorHttp:
         if not request.may_retry or self.retry.attempts <= 1:
             return await self._send_once(request, ok, want_json, deadline)
         self.waits = []
+        import stamina  # first retryable request only: keeps stamina and tenacity out of start-up
+
         async for attempt in stamina.retry_context(
             on=self._backoff,
             attempts=self.retry.attempts,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, ClassVar
 
+import anyio
 import httpx2
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
@@ -344,20 +345,47 @@ class LightfieldAdapter(VendorAdapter):
             offset = int(state.get("offset", 0))
         tasks: list[Task] = []
         exhausted = False
-        while len(tasks) < req.limit:
-            size = min(PAGE_MAX, req.limit - len(tasks))
-            request = VendorRequest(
-                "GET", TASKS, params=self.list_params(req, offset, size), action="list tasks", category="search"
-            )
-            data = await self.http.send_json(request)
-            rows = data.get("data") or []
-            tasks.extend(self._task(row) for row in rows)
-            offset += len(rows)
-            if len(rows) < size:
-                exhausted = True
-                break
+        left: int | None = None  # rows the vendor says remain (totalCount is a hint: it can move between pages)
+        while len(tasks) < req.limit and not exhausted:
+            # One page first; then every page this call still needs, fetched at once (offset paging allows it),
+            # but no more pages than totalCount says exist.
+            wanted = req.limit - len(tasks)
+            pages = [(offset + n, min(PAGE_MAX, wanted - n)) for n in range(0, wanted, PAGE_MAX)]
+            pages = pages[: 1 if left is None else max(1, -(-left // PAGE_MAX))]
+            results = await self._list_pages(req, pages)
+            for (_, size), data in zip(pages, results, strict=True):
+                rows = data.get("data") or []
+                tasks.extend(self._task(row) for row in rows)
+                offset += len(rows)
+                if len(rows) < size:  # the documented end of the list
+                    exhausted = True
+                    break
+            total = results[0].get("totalCount")
+            left = total - offset if isinstance(total, int) and not isinstance(total, bool) else req.limit
         next_cursor = None if exhausted else encode_cursor("lightfield", {"offset": offset})
         return TaskPage(vendor="lightfield", tasks=tasks, next_cursor=next_cursor)
+
+    async def _list_pages(self, req: ListTasksRequest, pages: list[tuple[int, int]]) -> list[dict[str, Any]]:
+        results: list[dict[str, Any]] = [{} for _ in pages]
+
+        async def fetch(n: int, offset: int, size: int) -> None:
+            params = self.list_params(req, offset, size)
+            request = VendorRequest("GET", TASKS, params=params, action="list tasks", category="search")
+            results[n] = await self.http.send_json(request)
+
+        if len(pages) == 1:
+            await fetch(0, *pages[0])
+            return results
+        try:
+            async with anyio.create_task_group() as group:
+                for n, (offset, size) in enumerate(pages):
+                    group.start_soon(fetch, n, offset, size)
+        except ExceptionGroup as failed:  # the call fails with the first page's own error, as when sequential
+            first: BaseException = failed
+            while isinstance(first, BaseExceptionGroup):
+                first = first.exceptions[0]
+            raise first from None
+        return results
 
     async def update_task(self, req: UpdateTaskRequest) -> Task:
         request = self.build_update_task(req)
