@@ -411,6 +411,8 @@ def load_once(b: Bench, who: str, clients: int, seconds: float, profile: Path | 
         if who == "tasklink":
             b.stub_stats(reset=True)
         cpu0 = proc_cpu_ms(proc.pid)
+        assert b.stub is not None
+        stub0 = proc_cpu_ms(b.stub.pid)
         out = subprocess.run(
             [str(NODE), str(HERE / "load.mjs"), str(port), tool, json.dumps(args), str(clients), str(seconds)],
             capture_output=True,
@@ -418,8 +420,11 @@ def load_once(b: Bench, who: str, clients: int, seconds: float, profile: Path | 
             check=True,
         )
         cpu1 = proc_cpu_ms(proc.pid)
+        stub1 = proc_cpu_ms(b.stub.pid)
         result: dict[str, Any] = json.loads(out.stdout.decode().strip().splitlines()[-1])
         result["cpu_ms_per_call"] = (cpu1 - cpu0) / max(result["calls"], 1)
+        # the stub shares the two cores: what the upstream itself cost per call (zero for the floor)
+        result["stub_cpu_ms_per_call"] = (stub1 - stub0) / max(result["calls"], 1)
         result["peak_rss_mib"] = proc_peak_rss_mib(proc.pid)
         if who == "tasklink":
             stats = b.stub_stats()
@@ -446,7 +451,7 @@ def throughput(b: Bench) -> None:
     for who, rs in per.items():
         out[who] = {
             key: statistics.median(r[key] for r in rs)
-            for key in ("calls_per_s", "p50_ms", "p99_ms", "cpu_ms_per_call", "peak_rss_mib")
+            for key in ("calls_per_s", "p50_ms", "p99_ms", "cpu_ms_per_call", "stub_cpu_ms_per_call", "peak_rss_mib")
         }
         out[who]["errors"] = sum(r["errors"] for r in rs)
         out[who]["all_calls_per_s"] = [round(r["calls_per_s"]) for r in rs]
@@ -581,6 +586,8 @@ def table(r: dict[str, Any]) -> list[str]:
             f"{fl['p50_ms']:.1f} / {fl['p99_ms']:.1f} ms", "")  # fmt: skip
         add("  server CPU per call", f"{tl['cpu_ms_per_call']:.2f} ms", f"{fl['cpu_ms_per_call']:.2f} ms",
             f"×{tl['cpu_ms_per_call'] / fl['cpu_ms_per_call']:.2f}")  # fmt: skip
+        add("  stub (upstream) CPU per call, same cores", f"{tl['stub_cpu_ms_per_call']:.2f} ms",
+            f"{fl['stub_cpu_ms_per_call']:.2f} ms", "")  # fmt: skip
         add("  server peak RSS", f"{tl['peak_rss_mib']:.0f} MiB", f"{fl['peak_rss_mib']:.0f} MiB",
             f"×{tl['peak_rss_mib'] / fl['peak_rss_mib']:.2f}")  # fmt: skip
         add("  errors; upstream connections (16 clients)", f"{tl['errors']}; {tl['upstream_connections']}",
