@@ -1,6 +1,6 @@
 """The tool catalogue has a byte budget: every tool schema costs the model context on every turn.
 
-The budgets and why they are what they are: tests/benchmarks/tokens.py and docs/performance.md.
+The budgets and why they are what they are: tests/benchmarks/tokens.py and the README (Performance).
 """
 
 from __future__ import annotations

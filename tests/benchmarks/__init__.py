@@ -1,1 +1,1 @@
-"""Performance benchmarks against the MCP SDK's own floor (not collected by pytest; see docs/performance.md)."""
+"""Performance benchmarks against the MCP SDK's own floor (not collected by pytest; see the README, Performance)."""
