@@ -19,11 +19,14 @@ from .settings import TaskLinkSettings
 from .tools import ALL_TOOLS, ToolSpec
 from .vendors.registry import check_vendor_names
 
-INSTRUCTIONS = (
-    "tasklink manages tasks and legal intakes in SpotDraft, Trackops, Lightfield and Workiva. "
-    "Call list_vendors first to see what each vendor supports; find_people turns names into assignee ids. "
-    "Deletes need the user's confirmation."
-)
+
+def instructions(titles: list[str]) -> str:
+    vendors = ", ".join(titles[:-1]) + (f" and {titles[-1]}" if len(titles) > 1 else "".join(titles))
+    return (
+        f"tasklink manages tasks and legal intakes in {vendors}. "
+        "Call list_vendors first to see what each vendor supports; find_people turns names into assignee ids. "
+        "Deletes need the user's confirmation."
+    )
 
 
 def allowed_tools(settings: TaskLinkSettings) -> list[ToolSpec]:
@@ -90,7 +93,7 @@ def build_server(settings: TaskLinkSettings | None = None, *, service: TaskLink 
         "tasklink",
         title="tasklink",
         version=__version__,
-        instructions=INSTRUCTIONS,
+        instructions=instructions([rt.manifest.title for rt in tl.vendors.runtimes.values()]),
         lifespan=lifespan,
         log_level="WARNING",
         middleware=[refuse_disabled_tools],

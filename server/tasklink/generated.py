@@ -39,28 +39,9 @@ REGISTRY_SCHEMA = "https://static.modelcontextprotocol.io/schemas/2025-12-11/ser
 REGISTRY_DESCRIPTION = "Tasks and legal intakes in SpotDraft, Trackops, Lightfield and Workiva, with guardrails."
 DEFINITION_KEYS = ("name", "title", "description", "inputSchema", "outputSchema", "annotations")
 
-#: descriptions for settings whose field carries none (vendor settings live beside their adapters)
+#: descriptions for settings whose field carries none
 ENV_DESCRIPTIONS = {
     "TASKLINK_EXCLUDE_TOOLS": "Deny-list of tools (comma-separated); unknown names stop start-up.",
-    "SPOTDRAFT_CLIENT_ID": "SpotDraft API client id (Settings → Developer settings).",
-    "SPOTDRAFT_CLIENT_SECRET": "SpotDraft API client secret.",
-    "SPOTDRAFT_BASE_URL": "SpotDraft API base URL (instead of SPOTDRAFT_REGION).",
-    "SPOTDRAFT_REGION": "SpotDraft cluster of the workspace: in, us, eu or me.",
-    "SPOTDRAFT_USER_EMAIL": "Act as this SpotDraft workspace user (user-email header).",
-    "SPOTDRAFT_INTAKE_WORKFLOW_ID": "Default published INTAKE_WORKFLOW id for create_intake.",
-    "TRACKOPS_SUBDOMAIN": "Trackops account subdomain ({subdomain}.viewcases.com).",
-    "TRACKOPS_USERNAME": "Trackops API username (sent as {username}/token).",
-    "TRACKOPS_API_TOKEN": "Trackops API token.",
-    "TRACKOPS_BASE_URL": "Trackops API base URL (instead of TRACKOPS_SUBDOMAIN).",
-    "LIGHTFIELD_API_KEY": "Lightfield API key (sk_lf_…).",
-    "LIGHTFIELD_BASE_URL": "Lightfield API base URL.",
-    "WORKIVA_CLIENT_ID": "Workiva OAuth2 client id (client-credentials grant).",
-    "WORKIVA_CLIENT_SECRET": "Workiva OAuth2 client secret.",
-    "WORKIVA_BASE_URL": "Workiva API base URL (instead of WORKIVA_REGION).",
-    "WORKIVA_REGION": "Workiva environment: app, eu or apac.",
-    "WORKIVA_API_VERSION": "Workiva X-Version: 2026-01-01 (GA tasks) or the deprecated 2022-01-01 prototype.",
-    "WORKIVA_ORGANIZATION_ID": "Workiva organization id whose users find_people searches.",
-    "WORKIVA_SCOPE": "OAuth2 scope to request for the Workiva token.",
 }
 
 

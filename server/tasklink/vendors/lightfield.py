@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import anyio
 import httpx2
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from ..errors import InvalidInput, NotFound
@@ -70,8 +70,8 @@ class LightfieldSettings(VendorSettings):
     model_config = SettingsConfigDict(env_prefix="LIGHTFIELD_", extra="ignore")
     credential_fields: ClassVar[tuple[str, ...]] = ("api_key",)
 
-    api_key: SecretStr | None = None
-    base_url: str = DEFAULT_BASE_URL
+    api_key: SecretStr | None = Field(None, description="Lightfield API key (sk_lf_…).")
+    base_url: str = Field(DEFAULT_BASE_URL, description="Lightfield API base URL.")
 
     def api_base_url(self) -> str:
         return self.base_url.rstrip("/")

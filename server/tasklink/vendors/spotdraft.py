@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar, Literal
 
 import httpx2
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from ..errors import InvalidInput, NotFound, VendorForbidden, field_errors_text
@@ -57,12 +57,12 @@ class SpotDraftSettings(VendorSettings):
     model_config = SettingsConfigDict(env_prefix="SPOTDRAFT_", extra="ignore")
     credential_fields: ClassVar[tuple[str, ...]] = ("client_id", "client_secret")
 
-    client_id: SecretStr | None = None
-    client_secret: SecretStr | None = None
-    base_url: str | None = None
-    region: Region | None = None
-    user_email: str | None = None
-    intake_workflow_id: int | None = None
+    client_id: SecretStr | None = Field(None, description="SpotDraft API client id (Settings → Developer settings).")
+    client_secret: SecretStr | None = Field(None, description="SpotDraft API client secret.")
+    base_url: str | None = Field(None, description="SpotDraft API base URL (instead of SPOTDRAFT_REGION).")
+    region: Region | None = Field(None, description="SpotDraft cluster of the workspace: in, us, eu or me.")
+    user_email: str | None = Field(None, description="Act as this SpotDraft workspace user (user-email header).")
+    intake_workflow_id: int | None = Field(None, description="Default published INTAKE_WORKFLOW id for create_intake.")
 
     def api_base_url(self) -> str:
         if self.base_url:

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlparse
 
 import httpx2
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from ..errors import InvalidInput, VendorUnavailable, field_errors_text
@@ -71,10 +71,10 @@ class TrackopsSettings(VendorSettings):
     model_config = SettingsConfigDict(env_prefix="TRACKOPS_", extra="ignore")
     credential_fields: ClassVar[tuple[str, ...]] = ("username", "api_token")
 
-    subdomain: str | None = None
-    username: str | None = None
-    api_token: SecretStr | None = None
-    base_url: str | None = None
+    subdomain: str | None = Field(None, description="Trackops account subdomain ({subdomain}.viewcases.com).")
+    username: str | None = Field(None, description="Trackops API username (sent as {username}/token).")
+    api_token: SecretStr | None = Field(None, description="Trackops API token.")
+    base_url: str | None = Field(None, description="Trackops API base URL (instead of TRACKOPS_SUBDOMAIN).")
 
     def api_base_url(self) -> str:
         if self.base_url:

@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 import anyio
 import httpx2
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from ..errors import (
@@ -96,13 +96,15 @@ class WorkivaSettings(VendorSettings):
     model_config = SettingsConfigDict(env_prefix="WORKIVA_", extra="ignore")
     credential_fields: ClassVar[tuple[str, ...]] = ("client_id", "client_secret")
 
-    client_id: SecretStr | None = None
-    client_secret: SecretStr | None = None
-    base_url: str | None = None
-    region: str | None = None
-    api_version: str = GA_VERSION
-    organization_id: str | None = None
-    scope: str | None = None
+    client_id: SecretStr | None = Field(None, description="Workiva OAuth2 client id (client-credentials grant).")
+    client_secret: SecretStr | None = Field(None, description="Workiva OAuth2 client secret.")
+    base_url: str | None = Field(None, description="Workiva API base URL (instead of WORKIVA_REGION).")
+    region: str | None = Field(None, description="Workiva environment: app, eu or apac.")
+    api_version: str = Field(
+        GA_VERSION, description="Workiva X-Version: 2026-01-01 (GA tasks) or the deprecated 2022-01-01 prototype."
+    )
+    organization_id: str | None = Field(None, description="Workiva organization id whose users find_people searches.")
+    scope: str | None = Field(None, description="OAuth2 scope to request for the Workiva token.")
 
     def api_base_url(self) -> str:
         if self.base_url:
