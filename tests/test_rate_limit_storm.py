@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 LIMIT = 5
 CALLS = 50
-BURST = 3
+BURST = LIMIT  # a token bucket of LIMIT/s may also spend its full capacity inside one window
 
 
 async def test_429_storm_every_call_succeeds_within_its_deadline(server: MCPServer) -> None:
@@ -47,10 +47,15 @@ async def test_429_storm_every_call_succeeds_within_its_deadline(server: MCPServ
     seen = [r for r in state.requests if r.method == "GET" and r.path == "/v1/tasks"]
     per_second = Counter(math.floor(r.at - seen[0].at) for r in seen)
     statuses = Counter(r.status for r in seen)
+    seconds = [per_second[s] for s in sorted(per_second)]
     REPORTS.append(
         f"429 storm: {CALLS} concurrent list_tasks against a {LIMIT} req/s vendor finished in {elapsed:.1f} s; "
-        f"vendor saw {len(seen)} requests ({dict(statuses)}), busiest second {max(per_second.values())}, "
-        f"slowest call {max(durations):.1f} s"
+        f"vendor saw {len(seen)} requests ({dict(statuses)}), per second {seconds}, slowest call {max(durations):.1f} s"
     )
-    assert max(per_second.values()) <= LIMIT + BURST, per_second
+    # The first second may carry the opening burst: up to the concurrency cap in flight before the vendor's
+    # X-RateLimit-Limit is known, plus the adopted bucket's own capacity. After that, the vendor's pace.
+    cap = service_of(server).vendors.runtimes["lightfield"].manifest.rate_limits["max_concurrency"]
+    assert seconds[0] <= cap + LIMIT, seconds
+    assert max(seconds[1:]) <= LIMIT + BURST, seconds
     assert statuses[200] == CALLS
+    assert statuses[429] <= 2, statuses  # the client queued instead of tripping the vendor's limit
