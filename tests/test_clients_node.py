@@ -16,24 +16,9 @@ from typing import Any
 import pytest
 
 from .http_support import CLIENTS_DIR, NODE_MODULES, TOKEN, ServeProcess, base_env, node, node_env, require_node_clients
+from .test_tool_definitions import EXPECTED_TOOLS
 
 pytestmark = pytest.mark.slow
-
-EXPECTED_TOOLS = {
-    "create_intake",
-    "get_intake",
-    "list_intakes",
-    "update_intake",
-    "update_intake_assignees",
-    "delete_intake",
-    "create_task",
-    "get_task",
-    "list_tasks",
-    "update_task",
-    "delete_task",
-    "list_vendors",
-    "find_people",
-}
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -9,6 +9,7 @@ from mcp import Client
 
 pytestmark = pytest.mark.anyio
 
+#: the whole catalogue; other client tests compare what they list against it
 EXPECTED_TOOLS = {
     "create_intake",
     "get_intake",
