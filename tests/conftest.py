@@ -15,8 +15,8 @@ import uvicorn
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
-from tasklink.app import build_server
 from tasklink.manifests import load_manifests
+from tasklink.mcp.server import build_server
 from tasklink.sandbox._core import SandboxState
 from tasklink.service import TaskLink
 from tasklink.settings import TaskLinkSettings
@@ -51,7 +51,7 @@ def server(settings: TaskLinkSettings) -> MCPServer:
 
 
 def service_of(server: MCPServer) -> TaskLink:
-    tl = server.tasklink  # type: ignore[attr-defined]
+    tl = server.service
     assert isinstance(tl, TaskLink)
     return tl
 

@@ -15,7 +15,7 @@ import pytest
 import stamina
 from mcp import Client
 
-from tasklink.app import build_server
+from tasklink.mcp.server import build_server
 from tasklink.sandbox._core import Fault
 from tasklink.settings import TaskLinkSettings
 

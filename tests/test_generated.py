@@ -16,7 +16,7 @@ from pydantic import SecretStr
 
 from tasklink import generated
 from tasklink.cli import main
-from tasklink.tools import ALL_TOOLS
+from tasklink.mcp.tools import ALL_TOOLS
 
 TOOLS_DIR = generated.TOOLS_DIR
 

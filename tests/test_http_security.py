@@ -20,8 +20,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tasklink.app import build_server
-from tasklink.http import HttpOptions, HttpSettings, http_app
+from tasklink.mcp.deployment import HttpOptions, HttpSettings, http_app
+from tasklink.mcp.server import build_server
 from tasklink.settings import TaskLinkSettings
 
 from .conftest import MODES, ThreadedUvicorn, free_port

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tasklink.ledger import IdempotencyLedger, StateDB
+from tasklink.policy.ledger import IdempotencyLedger, StateDB
 
 
 class Clock:

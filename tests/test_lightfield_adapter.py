@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +12,11 @@ import pytest
 
 from tasklink.errors import ConfigurationError, InvalidInput, VendorRejected
 from tasklink.models import AssigneeRef, CreateTaskRequest, UpdateTaskRequest
+from tasklink.policy.gate import WriteOptions
 from tasklink.sandbox.lightfield import API_KEY, create_app
 from tasklink.service import TaskLink
 from tasklink.settings import TaskLinkSettings
-from tasklink.vendors._http import Redactor, VendorHttp, VendorRequest
+from tasklink.vendors._http import Redactor, VendorHttp, VendorRequest, WritePlan
 from tasklink.vendors.lightfield import LightfieldAdapter, LightfieldSettings, param_to_argument
 from tasklink.vendors.registry import Vendors
 
@@ -150,25 +152,29 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
 # -- the vendor's idempotency key, below any local ledger -----------------------------------
 
 
+async def send(adapter: Any, plan: WritePlan[Any], key: str) -> Any:
+    """Send a planned write straight to the vendor with `key`, below tasklink's own ledger."""
+
+    return await adapter.http.execute(replace(plan, request=replace(plan.request, idempotency_key=key)))
+
+
 async def test_vendor_replays_a_repeated_key_so_one_task_is_created(tmp_path: Path) -> None:
     async with TaskLink(TaskLinkSettings(data_dir=tmp_path, sandbox=True, vendors=["lightfield"])) as tl:
         adapter = await tl.vendors.adapter("lightfield")
         app = tl.vendors.runtime("lightfield").sandbox_app
-        req = CreateTaskRequest(
-            vendor="lightfield", title="Once", assignees=[AssigneeRef(user_id=SAM)], idempotency_key="only-once"
-        )
-        first = await adapter.create_task(req)
-        second = await adapter.create_task(req)
+        req = CreateTaskRequest(vendor="lightfield", title="Once", assignees=[AssigneeRef(user_id=SAM)])
+        first = await send(adapter, await adapter.plan_create_task(req), "only-once")
+        second = await send(adapter, await adapter.plan_create_task(req), "only-once")
         assert second.id == first.id
         assert app.state.lightfield.task_count() == 1
         posts = app.state.sandbox.requests_matching("POST", "/v1/tasks")
         assert [r.headers["idempotency-key"] for r in posts] == ["only-once", "only-once"]
 
-        other = await adapter.create_task(req.model_copy(update={"idempotency_key": None, "title": "Other"}))
-        update = UpdateTaskRequest(vendor="lightfield", task_id=first.id, status="done", idempotency_key="u1")
-        await adapter.update_task(update)
+        other = await send(adapter, await adapter.plan_create_task(req.model_copy(update={"title": "Other"})), "o1")
+        update = UpdateTaskRequest(vendor="lightfield", task_id=first.id, status="done")
+        await send(adapter, await adapter.plan_update_task(update), "u1")
         with pytest.raises(InvalidInput, match="already used for Lightfield task") as caught:
-            await adapter.update_task(update.model_copy(update={"task_id": other.id}))
+            await send(adapter, await adapter.plan_update_task(update.model_copy(update={"task_id": other.id})), "u1")
         assert caught.value.field == "idempotency_key"
         assert (await adapter.get_task(other.id)).status == "todo"
 
@@ -192,8 +198,8 @@ async def test_adapter_over_loopback(
                 due=tl.parse_due("2030-03-04"),
                 assignees=[AssigneeRef(user_id=SAM)],
                 vendor_fields={"$account": "acc_globex02", "$opportunity": "opp_acme_renewal"},
-                idempotency_key="loopback-1",
-            )
+            ),
+            WriteOptions(idempotency_key="loopback-1"),
         )
         assert task.links == {"account": "acc_globex02", "opportunity": "opp_acme_renewal", "createdBy": SAM}
         assert task.due == "2030-03-04T17:00:00.000Z"

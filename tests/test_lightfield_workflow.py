@@ -12,7 +12,6 @@ from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.types import ElicitResult
 
-from tasklink.dryrun import dry_run_active
 from tasklink.sandbox._core import Fault, SandboxState
 from tasklink.sandbox.lightfield import API_VERSION, LightfieldSandbox
 from tasklink.settings import TaskLinkSettings
@@ -191,8 +190,6 @@ async def test_429_with_retry_after_is_retried_with_the_same_key(
     send = http._send
 
     async def recording_send(request: VendorRequest, *args: Any, **kw: Any) -> Any:
-        if dry_run_active():  # the validation pass before the duplicate check sends nothing
-            return await send(request, *args, **kw)
         try:
             return await send(request, *args, **kw)
         finally:

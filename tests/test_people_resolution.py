@@ -13,10 +13,11 @@ import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
-from tasklink.app import build_server
+from tasklink.errors import UnresolvedPerson
 from tasklink.manifests import load_manifests
+from tasklink.mcp.server import build_server
 from tasklink.models import Person
-from tasklink.people import PeopleResolver, UnresolvedPerson
+from tasklink.people import PeopleResolver
 from tasklink.settings import TaskLinkSettings
 
 from .conftest import MODES, sandbox_of

@@ -18,7 +18,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.server.mcpserver import MCPServer
 
-from tasklink.app import build_server
+from tasklink.mcp.server import build_server
 from tasklink.sandbox import lightfield, spotdraft, trackops, workiva
 from tasklink.sandbox._core import Fault
 from tasklink.settings import TaskLinkSettings

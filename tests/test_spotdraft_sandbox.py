@@ -10,7 +10,7 @@ import httpx2
 import pytest
 from mcp import Client
 
-from tasklink.app import build_server
+from tasklink.mcp.server import build_server
 from tasklink.sandbox.spotdraft import CLIENT_ID, CLIENT_SECRET
 from tasklink.settings import TaskLinkSettings
 
@@ -97,7 +97,7 @@ async def test_adapter_runs_the_recipe_over_real_http(
         if key.startswith("SPOTDRAFT_"):
             monkeypatch.setenv(key, value)
     server = build_server(TaskLinkSettings(data_dir=tmp_path / "client"))
-    assert server.tasklink.vendors.runtimes["spotdraft"].mode == "live"  # type: ignore[attr-defined]
+    assert server.service.vendors.runtimes["spotdraft"].mode == "live"
     async with Client(server) as client:
         await run_recipe(client)
     log = json.loads(httpx2.get(f"{srv.base}/spotdraft/_sandbox/requests", timeout=10).text)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tasklink.schemas import compact_schema
+from tasklink.mcp.schemas import compact_schema
 from tests.benchmarks.tokens import MODEL_BUDGET, WIRE_BUDGET, list_tools_payload, sizes
 
 pytestmark = pytest.mark.anyio

@@ -12,8 +12,8 @@ import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
-from tasklink.app import build_server
 from tasklink.errors import ConfigurationError, InvalidInput, VendorRejected
+from tasklink.mcp.server import build_server
 from tasklink.models import CreateTaskRequest, parse_due
 from tasklink.sandbox.trackops import API_TOKEN, USERNAME
 from tasklink.settings import TaskLinkSettings
@@ -238,7 +238,7 @@ async def test_adapter_over_loopback_http_in_live_mode(
     for key, value in trackops_env.items():
         monkeypatch.setenv(key, value)
     server = build_server(TaskLinkSettings(data_dir=tmp_path / "client"))
-    assert server.tasklink.vendors.runtimes["trackops"].mode == "live"  # type: ignore[attr-defined]
+    assert server.service.vendors.runtimes["trackops"].mode == "live"
     async with Client(server) as client:
         created = await call(client, "create_task", FULL_TASK)
         fetched = await call(client, "get_task", {"vendor": "trackops", "task_id": created["id"]})

@@ -12,8 +12,8 @@ import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
-from tasklink.app import build_server
 from tasklink.errors import ConfigurationError
+from tasklink.mcp.server import build_server
 from tasklink.sandbox._core import Fault, SandboxState
 from tasklink.sandbox.workiva import CLIENT_SECRET, WorkivaSandbox
 from tasklink.service import TaskLink

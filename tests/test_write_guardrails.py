@@ -14,7 +14,7 @@ import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
-from tasklink.app import build_server
+from tasklink.mcp.server import build_server
 from tasklink.sandbox._core import Fault, LoggedRequest, SandboxState
 from tasklink.settings import TaskLinkSettings
 

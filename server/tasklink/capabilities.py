@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from .guardrails import deprecation_notices, deprecations
 from .manifests import VendorManifest
+from .policy.deprecations import deprecation_notices, deprecations
 
 
 class OperationInfo(BaseModel):

@@ -11,15 +11,17 @@ import click
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
 
+    from .mcp.server import TaskLinkServer
+
 
 def _fail(message: str, code: int = 2) -> None:
     click.echo(f"tasklink: {message}", err=True)
     sys.exit(code)
 
 
-def _server() -> MCPServer:
-    from .app import build_server
+def _server() -> TaskLinkServer:
     from .errors import ConfigurationError
+    from .mcp.server import build_server
 
     try:
         return build_server()
@@ -28,10 +30,10 @@ def _server() -> MCPServer:
         raise  # unreachable; keeps type checkers happy
 
 
-def _banner(server: MCPServer) -> None:
+def _banner(server: TaskLinkServer) -> None:
     from . import __version__
 
-    tl = server.tasklink  # type: ignore[attr-defined]
+    tl = server.service
     modes = ", ".join(f"{rt.name}={rt.mode}" for rt in tl.vendors.runtimes.values())
     click.echo(f"tasklink {__version__}: vendors {modes}; data in {tl.settings.data_dir}", err=True)
 
@@ -59,11 +61,11 @@ def serve(use_http: bool, host: str, port: int, allowed_hosts: tuple[str, ...], 
     if not use_http:
         server = _server()
         _banner(server)
-        server.tasklink.transport = "stdio"  # type: ignore[attr-defined]
+        server.service.transport = "stdio"
         server.run("stdio")
         return
     from .errors import ConfigurationError
-    from .http import HttpOptions, HttpSettings, describe, http_app, refuse_open_bind
+    from .mcp.deployment import HttpOptions, HttpSettings, describe, http_app, refuse_open_bind
 
     options = HttpOptions(host=host, port=port, allowed_hosts=list(allowed_hosts), stateless=stateless)
     try:
@@ -75,7 +77,7 @@ def serve(use_http: bool, host: str, port: int, allowed_hosts: tuple[str, ...], 
         _fail(str(exc))
         return
     _banner(server)
-    for line in describe(options, http, server.tasklink.settings):  # type: ignore[attr-defined]
+    for line in describe(options, http, server.service.settings):
         click.echo(line, err=True)
     import uvicorn
 
@@ -85,8 +87,8 @@ def serve(use_http: bool, host: str, port: int, allowed_hosts: tuple[str, ...], 
 @main.command()
 def tools() -> None:
     """List the tools this configuration exposes, one per line."""
-    from .app import allowed_tools
     from .errors import ConfigurationError
+    from .mcp.server import allowed_tools
     from .settings import TaskLinkSettings
 
     try:
@@ -176,7 +178,7 @@ def sandbox(host: str, port: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (one array) instead of a table.")
 def audit(since: str | None, limit: int | None, as_json: bool) -> None:
     """Print the audit log: every write, replay, dry run and refused write."""
-    from .ledger import AuditLog, StateDB
+    from .policy.ledger import AuditLog, StateDB
     from .settings import TaskLinkSettings
 
     settings = TaskLinkSettings()

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping
 from typing import ClassVar, Literal
 
 Actor = Literal["model", "operator", "user", "nobody"]
+#: what the model is told when only whoever runs the server can fix the problem
+OPERATOR_ADVICE = "This is this server's configuration, not the arguments: tell whoever runs tasklink."
 
 
 class TaskLinkError(Exception):
@@ -46,6 +48,8 @@ class TaskLinkError(Exception):
         if self.hint:
             parts.append(self.hint.rstrip(".") + ".")
         parts.append(self.retry_advice())
+        if self.actor == "operator":
+            parts.append(OPERATOR_ADVICE)
         return " ".join(parts)
 
     def retry_advice(self) -> str:
@@ -58,11 +62,29 @@ class ConfigurationError(TaskLinkError):
     actor = "operator"
 
 
+class NotImplementedOperation(ConfigurationError):
+    """A manifest marks an operation supported that its adapter does not implement (a build fault)."""
+
+    def __init__(self, vendor_title: str, operation: str, module: str) -> None:
+        self.vendor_title = vendor_title
+        self.operation = operation
+        super().__init__(
+            f"{vendor_title}'s manifest marks `{operation}` supported, but its adapter ({module}) does not implement it"
+        )
+
+
 class InvalidInput(TaskLinkError):
     """The arguments are wrong; the model can fix them. Nothing was sent."""
 
     def retry_advice(self) -> str:
         return "Nothing was sent to the vendor; fix the arguments and call again."
+
+
+class UnresolvedPerson(InvalidInput):
+    """An assignee name or email that does not pick out exactly one active person."""
+
+    def retry_advice(self) -> str:
+        return "Nothing was written (only the people lookup was read); fix the assignee and call again."
 
 
 class UnsupportedOperation(TaskLinkError):
@@ -92,11 +114,14 @@ class PossibleDuplicate(TaskLinkError):
         return "Nothing was created. If this really is a new item, call again with allow_duplicate=true."
 
 
-class ConfirmationDeclined(TaskLinkError):
-    actor = "user"
+class InProgress(TaskLinkError):
+    """A call with the same idempotency key is still running."""
+
+    actor = "nobody"
+    retryable = True
 
     def retry_advice(self) -> str:
-        return "Nothing was changed."
+        return "Retry shortly with the same idempotency_key; it will return the first call's result."
 
 
 class VendorError(TaskLinkError):

@@ -53,7 +53,7 @@ async def tool_definitions() -> dict[str, dict[str, Any]]:
 
     from mcp import Client
 
-    from .app import build_server
+    from .mcp.server import build_server
     from .settings import TaskLinkSettings
 
     with tempfile.TemporaryDirectory() as data:
@@ -178,8 +178,8 @@ def _env_entry(env: str, info: FieldInfo) -> dict[str, Any]:
 
 
 def settings_classes() -> list[type[BaseSettings]]:
+    from .refs import load_object
     from .settings import TaskLinkSettings
-    from .vendors.registry import load_object
 
     classes: list[type[BaseSettings]] = [TaskLinkSettings]
     for manifest in load_manifests().values():

@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .dryrun import DryRunReport
 from .errors import ConfigurationError, InvalidInput
 
 NormalizedStatus = Literal["todo", "in_progress", "blocked", "done", "cancelled"]
@@ -106,7 +105,6 @@ class CreateTaskRequest(Model):
     status: str | None = None
     intake_id: int | None = None
     vendor_fields: dict[str, Any] = Field(default_factory=dict)
-    idempotency_key: str | None = None
 
 
 class ListTasksRequest(Model):
@@ -130,7 +128,6 @@ class UpdateTaskRequest(Model):
     status: str | None = None
     assignees: list[AssigneeRef] | None = None
     vendor_fields: dict[str, Any] = Field(default_factory=dict)
-    idempotency_key: str | None = None
 
 
 class IntakeAssigneeInput(Model):
@@ -172,6 +169,17 @@ class ListIntakesRequest(Model):
 
 # --------------------------------------------------------------------------------------------
 # Outputs
+
+
+class DryRunReport(BaseModel):
+    """The request a real call would send, and the guardrails' verdict."""
+
+    method: str
+    url: str = Field(description="Full URL with query string.")
+    body: dict[str, Any] | list[dict[str, Any]] | None = Field(None, description="JSON (or form) body.")
+    headers: dict[str, str] = Field(default_factory=dict, description="Credentials redacted.")
+    verdict: str = Field("allowed", description="Guardrails' verdict; nothing was sent.")
+
 
 REPLAYED = "True when this is the stored result of an earlier call with the same idempotency_key."
 DRY_RUN = "Set on a dry run: the request a real call would send. Nothing was sent."

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Sequence
 
-from .errors import InvalidInput
+from .errors import InvalidInput, UnresolvedPerson
 from .manifests import VendorManifest
 from .models import AssigneeRef, IntakeAssigneeInput, Person, ResolvedPerson
 
@@ -28,13 +28,6 @@ LOOKUP_LIMIT = 10
 SHOWN = 8
 
 Lookup = Callable[[str], Awaitable[list[Person]]]
-
-
-class UnresolvedPerson(InvalidInput):
-    """An assignee name or email that does not pick out exactly one active person."""
-
-    def retry_advice(self) -> str:
-        return "Nothing was written (only the people lookup was read); fix the assignee and call again."
 
 
 def looks_like_id(manifest: VendorManifest, value: str) -> bool:

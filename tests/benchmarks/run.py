@@ -503,8 +503,8 @@ def list_walk(b: Bench) -> None:
 
 def _sandbox_env(port: int) -> dict[str, str]:
     from tasklink.manifests import load_manifests
+    from tasklink.refs import load_object
     from tasklink.settings import TaskLinkSettings
-    from tasklink.vendors.registry import load_object
 
     settings = TaskLinkSettings(data_dir=Path(tempfile.gettempdir()))
     env: dict[str, str] = {}

@@ -34,7 +34,7 @@ async def list_tools_payload(data_dir: Path) -> dict[str, Any]:
 
     from mcp import Client
 
-    from tasklink.app import build_server
+    from tasklink.mcp.server import build_server
     from tasklink.settings import TaskLinkSettings
 
     settings = TaskLinkSettings(
@@ -74,7 +74,7 @@ async def row_sizes(data_dir: Path) -> dict[str, float]:
 
     from mcp import Client
 
-    from tasklink.app import build_server
+    from tasklink.mcp.server import build_server
     from tasklink.settings import TaskLinkSettings
 
     out: dict[str, float] = {}
@@ -88,7 +88,7 @@ async def row_sizes(data_dir: Path) -> dict[str, float]:
                         {"vendor": vendor, "title": f"Follow up with Northwind {n}", "due": "2026-06-01",
                          "assignees": ["mem_sam0001"], "allow_duplicate": True},
                     )  # fmt: skip
-                runtime = server.tasklink.vendors.runtimes[vendor]  # type: ignore[attr-defined]
+                runtime = server.service.vendors.runtimes[vendor]
                 runtime.sandbox_app.state.lightfield.catch_up()  # its list index lags writes by design
             result = await client.call_tool("list_tasks", {"vendor": vendor, "limit": 25})
             assert not result.is_error, result.content

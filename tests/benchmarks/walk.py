@@ -25,7 +25,7 @@ LIMIT = 100
 
 def seed(data_dir: Path, n: int) -> None:
     from tasklink.manifests import load_manifests
-    from tasklink.vendors.registry import load_object
+    from tasklink.refs import load_object
 
     manifests = load_manifests()
     for vendor in WALKED:
@@ -77,11 +77,11 @@ def peak_rss_kib() -> int:
 async def walk(n: int) -> dict[str, Any]:
     from mcp import Client
 
-    from tasklink.app import build_server
+    from tasklink.mcp.server import build_server
     from tasklink.settings import TaskLinkSettings
 
     server = build_server(TaskLinkSettings())
-    tl = server.tasklink  # type: ignore[attr-defined]
+    tl = server.service
     out: dict[str, Any] = {"n": n}
     async with Client(server, mode="legacy") as client:
         sizes: dict[str, list[int]] = {v: [] for v in WALKED}

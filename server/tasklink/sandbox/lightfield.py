@@ -42,6 +42,7 @@ from starlette.routing import Route
 from ._core import Json, SandboxStore, sandbox_app
 
 API_KEY = "sk_lf_sandbox_tasklink_0001"
+
 API_VERSION = "2026-03-01"
 STATUSES = ("TODO", "IN_PROGRESS", "COMPLETE", "CANCELLED")
 APP_URL = "https://crm.lightfield.app/crm"
@@ -105,6 +106,12 @@ OPERATORS: dict[str, tuple[str, ...]] = {
     "RELATIONSHIP": ("equal", "contains"),
 }
 FILTER_PARAM = re.compile(r"^(?P<key>[^\[\]]+)\[(?P<neg>-?)(?P<op>[A-Za-z]+)\]$")
+
+
+def demo_settings() -> dict[str, str]:
+    """The settings that reach this simulator with its demo credentials (the registry reads them)."""
+
+    return {"api_key": API_KEY}
 
 
 def _iso(instant: float) -> str:

@@ -8,8 +8,8 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from ..manifests import load_manifests
+from ..refs import load_object, sibling
 from ..settings import TaskLinkSettings
-from ..vendors.registry import load_object
 
 
 def loopback_app(settings: TaskLinkSettings, public_base: str) -> tuple[Starlette, list[str]]:
@@ -21,6 +21,8 @@ def loopback_app(settings: TaskLinkSettings, public_base: str) -> tuple[Starlett
         app = load_object(manifest.sandbox)(settings.state_path("sandbox") / f"{name}.sqlite3")
         mounts.append(Mount(f"/{name}", app=app))
         adapter_cls = load_object(manifest.adapter)
-        env = adapter_cls.sandbox_settings(settings).as_env(f"{public_base}/{name}")
+        env = adapter_cls.sandbox_settings(settings, sibling(manifest.sandbox, "demo_settings")()).as_env(
+            f"{public_base}/{name}"
+        )
         hints.append("  export " + " ".join(f"{k}={v}" for k, v in env.items()))
     return Starlette(routes=mounts), hints

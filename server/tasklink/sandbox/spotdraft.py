@@ -23,6 +23,7 @@ from ._core import Json, SandboxStore, read_json, sandbox_app
 CLIENT_ID = "sandbox-spotdraft-client"
 CLIENT_SECRET = "sandbox-spotdraft-secret"  # noqa: S105 - the simulator's published test credential
 DEFAULT_WORKFLOW_ID = 7
+
 CREDENTIAL_USER_ID = 101
 
 PRIORITIES = ("LOW", "MEDIUM", "HIGH")
@@ -56,6 +57,17 @@ WORKFLOWS: list[Json] = [
     {"workflow_id": 9, "frozen_id": None, "title": "Procurement intake (draft)", "description": None,
      "type": "INTAKE_WORKFLOW", "published": False},
 ]  # fmt: skip
+
+
+def demo_settings() -> dict[str, str]:
+    """The settings that reach this simulator with its demo credentials (the registry reads them)."""
+
+    return {
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+        "region": "us",
+        "intake_workflow_id": str(DEFAULT_WORKFLOW_ID),
+    }
 
 
 def _now() -> str:

@@ -33,6 +33,7 @@ from ._core import Json, SandboxStore, read_json, sandbox_app
 
 USERNAME = "dana.whitfield"
 API_TOKEN = "sandbox-trackops-api-token"  # noqa: S105 - the simulator's published test credential
+
 DEFAULT_PER_PAGE = 25
 STATUSES = ("none", "needs_action", "in_progress", "complete")
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -81,6 +82,12 @@ CASE_SERVICES: list[Json] = [
     {"id": 2, "name": "Background Investigation"},
     {"id": 3, "name": "Skip Trace"},
 ]
+
+
+def demo_settings() -> dict[str, str]:
+    """The settings that reach this simulator with its demo credentials (the registry reads them)."""
+
+    return {"subdomain": "sandbox", "username": USERNAME, "api_token": API_TOKEN}
 
 
 def _now() -> str:

@@ -42,6 +42,7 @@ from ._core import Json, SandboxStore, read_json, sandbox_app
 CLIENT_ID = "sandbox-workiva-client"
 CLIENT_SECRET = "sandbox-workiva-secret"  # noqa: S105 - the simulator's published test credential
 ORGANIZATION_ID = "d6e178fd-4dd5-47e5-9457-68dd64b03655"
+
 GA_VERSION = "2026-01-01"
 PROTOTYPE_VERSION = "2022-01-01"
 VERSIONS = (PROTOTYPE_VERSION, GA_VERSION)
@@ -109,6 +110,17 @@ USERS: list[Json] = [
 ]  # fmt: skip
 #: the user the sandbox API client acts as; owner of the tasks it creates
 CLIENT_USER_ID = "V3ZVc2VyFzV3NiQ5NDA2NjIzNxk2njH"
+
+
+def demo_settings() -> dict[str, str]:
+    """The settings that reach this simulator with its demo credentials (the registry reads them)."""
+
+    return {
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+        "region": "app",
+        "organization_id": ORGANIZATION_ID,
+    }
 
 
 def _now(clock: Callable[[], float]) -> str:

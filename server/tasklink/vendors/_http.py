@@ -8,17 +8,17 @@ scrubbed from anything that leaves this module.
 
 from __future__ import annotations
 
+import copy
 import email.utils
 import json
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import anyio
 import httpx2
 
-from ..dryrun import DryRunReport, DryRunStop, dry_run_active
 from ..errors import (
     NotFound,
     OutcomeUnknown,
@@ -30,10 +30,12 @@ from ..errors import (
     VendorRejected,
     VendorUnavailable,
 )
+from ..models import DryRunReport
 from ._limits import CircuitBreaker, LimitSettings, RateLimits
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 REDACTED = "***"
+T = TypeVar("T")
 
 
 @dataclass
@@ -48,18 +50,34 @@ class VendorRequest:
     headers: dict[str, str] = field(default_factory=dict)
     #: what the request does, for error messages ("create intake")
     action: str = ""
-    #: a write that carries an idempotency key the vendor honours, so resending cannot duplicate it
+    #: a write whose resending cannot change the outcome (a soft delete), so it may be retried
     retry_safe: bool = False
     #: rate-limit bucket; default "read" for safe methods, "write" otherwise (Lightfield lists: "search")
     category: str | None = None
+    #: the write's idempotency key, set by the write gate; sent only to vendors that honour keys
+    idempotency_key: str | None = None
 
     @property
     def is_write(self) -> bool:
         return self.method.upper() not in SAFE_METHODS
 
-    @property
-    def may_retry(self) -> bool:
-        return not self.is_write or self.retry_safe
+
+@dataclass
+class WritePlan(Generic[T]):
+    """One vendor write as an adapter plans it: the request, and how to read the vendor's answer.
+
+    Planning validates and may read (a merge needs the current state) but never writes; the write
+    gate either sends the plan or describes it.
+    """
+
+    request: VendorRequest
+    #: turns the vendor's JSON answer (None for an empty body) into the normalized result
+    read: Callable[[Any], Awaitable[T]]
+    ok: tuple[int, ...] = (200,)
+    #: what the write does beyond its fields, told to the caller with the result or the preview
+    warnings: list[str] = field(default_factory=list)
+    #: rewords a vendor error for this write (SpotDraft's 403 for an unknown intake is "not found")
+    explain: Callable[[TaskLinkError], TaskLinkError] | None = None
 
 
 @dataclass
@@ -157,6 +175,7 @@ class VendorHttp:
         retry: RetryPolicy | None = None,
         limits: LimitSettings | None = None,
         max_response_bytes: int = 10 * 1024 * 1024,
+        idempotency_header: str | None = None,
     ) -> None:
         self.vendor_title = vendor_title
         self.client = client
@@ -170,8 +189,38 @@ class VendorHttp:
             vendor_title=vendor_title, threshold=limits.breaker_threshold, cooldown=limits.breaker_cooldown
         )
         self.max_response_bytes = max_response_bytes
+        #: the header that carries a write's idempotency key, for vendors that honour keys
+        self.idempotency_header = idempotency_header
+        #: called after each successful read (a list page), for progress; see `observed`
+        self.on_read: Callable[[], Awaitable[None]] | None = None
         #: the waits (seconds) the last retried request asked for; for tests and diagnostics
         self.waits: list[float] = []
+
+    def observed(self, on_read: Callable[[], Awaitable[None]]) -> VendorHttp:
+        """This client for one call, reporting each successful read to `on_read` (shares pool and limits)."""
+
+        view = copy.copy(self)
+        view.on_read = on_read
+        return view
+
+    def may_retry(self, request: VendorRequest) -> bool:
+        honoured = request.idempotency_key is not None and self.idempotency_header is not None
+        return not request.is_write or request.retry_safe or honoured
+
+    async def execute(self, plan: WritePlan[T]) -> T:
+        """Send a planned write and read its answer; the plan's warnings join the result's."""
+
+        try:
+            data = await self.send_json(plan.request, ok=plan.ok)
+        except TaskLinkError as exc:
+            if plan.explain is None:
+                raise
+            raise plan.explain(exc) from None
+        result = await plan.read(data)
+        warnings = getattr(result, "warnings", None)
+        if isinstance(warnings, list):
+            warnings.extend(plan.warnings)
+        return result
 
     async def send(self, request: VendorRequest, *, ok: Iterable[int] = (200,)) -> httpx2.Response:
         response, _ = await self._send(request, tuple(ok), want_json=False)
@@ -184,12 +233,10 @@ class VendorHttp:
     async def _send(
         self, request: VendorRequest, ok: tuple[int, ...], *, want_json: bool
     ) -> tuple[httpx2.Response, Any]:
-        if request.is_write and dry_run_active():
-            raise DryRunStop(self.describe(request))
         deadline = time.monotonic() + self.retry.deadline
-        if not request.may_retry or self.retry.attempts <= 1:
+        if not self.may_retry(request) or self.retry.attempts <= 1:
             return await self._send_once(request, ok, want_json, deadline)
-        self.waits = []
+        self.waits.clear()
         import stamina  # first retryable request only: keeps stamina and tenacity out of start-up
 
         async for attempt in stamina.retry_context(
@@ -214,13 +261,16 @@ class VendorHttp:
         return DryRunReport(method=built.method, url=self.redact(str(built.url)), body=body, headers=headers)
 
     def _build(self, request: VendorRequest) -> httpx2.Request:
+        headers = dict(request.headers)
+        if request.idempotency_key is not None and self.idempotency_header is not None:
+            headers[self.idempotency_header] = request.idempotency_key
         return self.client.build_request(
             request.method,
             request.path,
             params=request.params,  # type: ignore[arg-type]
             json=request.json,
             data=request.form,
-            headers=request.headers,
+            headers=headers,
         )
 
     def _backoff(self, exc: Exception) -> bool | float:
@@ -258,6 +308,8 @@ class VendorHttp:
         self.breaker.failure() if failed else self.breaker.success()
         if response.status_code not in ok:
             raise self.error_for(request, response)
+        if self.on_read is not None and not request.is_write:
+            await self.on_read()
         if not want_json:
             return response, None
         try:

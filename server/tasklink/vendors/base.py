@@ -7,25 +7,33 @@ normalized models. It builds `VendorRequest`s and sends them through its `Vendor
 from __future__ import annotations
 
 import base64
+import copy
 import json
-from typing import Any, ClassVar
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import httpx2
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, NotImplementedOperation
 from ..manifests import VendorManifest
 from ..models import (
+    CreateIntakeRequest,
     CreateTaskRequest,
+    Intake,
+    IntakeAssigneeInput,
+    IntakePage,
+    ListIntakesRequest,
     ListTasksRequest,
     Person,
     Task,
     TaskPage,
+    UpdateIntakeRequest,
     UpdateTaskRequest,
 )
 from ..settings import TaskLinkSettings
-from ._http import ErrorDetail, VendorHttp, generic_error_detail
+from ._http import ErrorDetail, VendorHttp, WritePlan, generic_error_detail
 
 
 class VendorSettings(BaseSettings):
@@ -72,26 +80,67 @@ class VendorSettings(BaseSettings):
         return []
 
 
-class VendorAdapter:
-    """Base adapter; the default for every operation is 'not implemented here'."""
+S = TypeVar("S", bound=VendorSettings)
+
+#: The adapter method that carries each manifest operation. Every operation a manifest marks
+#: supported must be implemented by its adapter; the registry checks this at start-up.
+OPERATION_METHODS: dict[str, str] = {
+    "create_task": "plan_create_task",
+    "get_task": "get_task",
+    "list_tasks": "list_tasks",
+    "update_task": "plan_update_task",
+    "reassign_task": "plan_update_task",
+    "delete_task": "plan_delete_task",
+    "find_people": "find_people",
+    "create_intake": "plan_create_intake",
+    "get_intake": "get_intake",
+    "list_intakes": "list_intakes",
+    "update_intake": "plan_update_intake",
+    "update_intake_assignees": "plan_set_intake_participants",
+    "delete_intake": "plan_delete_intake",
+}
+
+
+class VendorAdapter(Generic[S]):
+    """One contract for every vendor, intakes included; an operation a vendor lacks stays unimplemented.
+
+    Reads return normalized models. Writes are planned, never sent here: `plan_*` validates the
+    request (and may read, e.g. to re-check a target) and returns a `WritePlan` that the write
+    gate sends or describes.
+    """
 
     settings_class: ClassVar[type[VendorSettings]]
 
-    def __init__(
-        self, *, manifest: VendorManifest, http: VendorHttp, settings: VendorSettings, app: TaskLinkSettings
-    ) -> None:
+    def __init__(self, *, manifest: VendorManifest, http: VendorHttp, settings: S, app: TaskLinkSettings) -> None:
         self.manifest = manifest
         self.http = http
         self.settings = settings
         self.app = app
 
+    @classmethod
+    def unimplemented(cls, manifest: VendorManifest) -> list[str]:
+        """The operations `manifest` marks supported that this adapter does not implement."""
+
+        return [
+            name
+            for name, method in OPERATION_METHODS.items()
+            if manifest.operation(name).supported and getattr(cls, method) is getattr(VendorAdapter, method)
+        ]
+
+    def observed(self, on_read: Callable[[], Awaitable[None]]) -> Self:
+        """This adapter for one call whose every successful read is reported to `on_read`."""
+
+        view = copy.copy(self)
+        view.http = self.http.observed(on_read)
+        return view
+
     # -- construction hooks --------------------------------------------------------------
 
     @classmethod
-    def sandbox_settings(cls, app: TaskLinkSettings) -> VendorSettings:
-        """Settings that reach the embedded simulator with its test credentials."""
+    def sandbox_settings(cls, app: TaskLinkSettings, demo: Mapping[str, str]) -> VendorSettings:
+        """Settings that reach the embedded simulator with the demo credentials it exports."""
 
-        raise NotImplementedError
+        return cls.settings_class.model_validate(dict(demo))
 
     @classmethod
     def client_headers(cls, settings: VendorSettings) -> dict[str, str]:
@@ -107,12 +156,12 @@ class VendorAdapter:
     def parse_error(response: httpx2.Response) -> ErrorDetail:
         return generic_error_detail(response)
 
-    # -- normalized operations -----------------------------------------------------------
+    # -- the operations (see OPERATION_METHODS) -------------------------------------------
 
-    def _unimplemented(self, operation: str) -> InvalidInput:
-        return InvalidInput(f"{self.manifest.title} has no implementation of `{operation}` yet")
+    def _unimplemented(self, operation: str) -> NotImplementedOperation:
+        return NotImplementedOperation(self.manifest.title, operation, type(self).__module__)
 
-    async def create_task(self, req: CreateTaskRequest) -> Task:
+    async def plan_create_task(self, req: CreateTaskRequest) -> WritePlan[Task]:
         raise self._unimplemented("create_task")
 
     async def get_task(self, task_id: str) -> Task:
@@ -121,14 +170,34 @@ class VendorAdapter:
     async def list_tasks(self, req: ListTasksRequest) -> TaskPage:
         raise self._unimplemented("list_tasks")
 
-    async def update_task(self, req: UpdateTaskRequest) -> Task:
+    async def plan_update_task(self, req: UpdateTaskRequest) -> WritePlan[Task]:
         raise self._unimplemented("update_task")
 
-    async def delete_task(self, task_id: str) -> None:
+    async def plan_delete_task(self, task_id: str) -> WritePlan[None]:
         raise self._unimplemented("delete_task")
 
     async def find_people(self, query: str, limit: int) -> list[Person]:
         raise self._unimplemented("find_people")
+
+    async def plan_create_intake(self, req: CreateIntakeRequest) -> WritePlan[Intake]:
+        raise self._unimplemented("create_intake")
+
+    async def get_intake(self, intake_id: int) -> Intake:
+        raise self._unimplemented("get_intake")
+
+    async def list_intakes(self, req: ListIntakesRequest) -> IntakePage:
+        raise self._unimplemented("list_intakes")
+
+    async def plan_update_intake(self, req: UpdateIntakeRequest) -> WritePlan[Intake]:
+        raise self._unimplemented("update_intake")
+
+    async def plan_set_intake_participants(
+        self, intake_id: int, participants: list[IntakeAssigneeInput]
+    ) -> WritePlan[Intake]:
+        raise self._unimplemented("update_intake_assignees")
+
+    async def plan_delete_intake(self, intake_id: int) -> WritePlan[None]:
+        raise self._unimplemented("delete_intake")
 
     # -- helpers shared by adapters ------------------------------------------------------
 

@@ -11,7 +11,6 @@ create and update, which is what makes resending a write after a 429 or 5xx safe
 
 from __future__ import annotations
 
-import uuid
 from typing import Any, ClassVar
 
 import anyio
@@ -19,7 +18,7 @@ import httpx2
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from ..errors import InvalidInput, NotFound
+from ..errors import InvalidInput, NotFound, TaskLinkError
 from ..models import (
     AssigneeRef,
     CreateTaskRequest,
@@ -30,8 +29,7 @@ from ..models import (
     UpdateTaskRequest,
     utc_iso,
 )
-from ..settings import TaskLinkSettings
-from ._http import ErrorDetail, VendorRequest, error_object
+from ._http import ErrorDetail, VendorRequest, WritePlan, error_object
 from .base import VendorAdapter, VendorSettings, decode_cursor, encode_cursor
 
 API_VERSION = "2026-03-01"
@@ -41,7 +39,6 @@ MEMBERS = "/v1/members"
 PAGE_MAX = 25
 #: how many member pages find_people reads (the member list has no documented name filter)
 MEMBER_PAGES_MAX = 8
-IDEMPOTENCY_KEY_MAX = 255
 
 #: system relationships a caller may set through vendor_fields; bare slugs are custom relationships
 VENDOR_RELATIONSHIPS = ("$account", "$opportunity", "$createdBy")
@@ -117,15 +114,9 @@ def _ids(entity: dict[str, Any], key: str) -> list[str]:
     return []
 
 
-class LightfieldAdapter(VendorAdapter):
+class LightfieldAdapter(VendorAdapter[LightfieldSettings]):
     settings_class = LightfieldSettings
     settings: LightfieldSettings
-
-    @classmethod
-    def sandbox_settings(cls, app: TaskLinkSettings) -> LightfieldSettings:
-        from ..sandbox.lightfield import API_KEY
-
-        return LightfieldSettings(api_key=SecretStr(API_KEY))
 
     @classmethod
     def client_headers(cls, settings: VendorSettings) -> dict[str, str]:
@@ -156,18 +147,6 @@ class LightfieldAdapter(VendorAdapter):
         return ErrorDetail(message=message, code=str(code) if code else None, field=param_to_argument(param))
 
     # -- building requests ---------------------------------------------------------------
-
-    @staticmethod
-    def _idempotency_key(given: str | None) -> str:
-        """The caller's key, or one minted now; either way reused by every retry of this request."""
-
-        key = given or str(uuid.uuid4())
-        if len(key) > IDEMPOTENCY_KEY_MAX:
-            raise InvalidInput(
-                f"Lightfield accepts idempotency keys of at most {IDEMPOTENCY_KEY_MAX} characters",
-                field="idempotency_key",
-            )
-        return key
 
     @staticmethod
     def _member_ids(assignees: list[AssigneeRef], field: str = "assignees") -> list[str]:
@@ -246,9 +225,7 @@ class LightfieldAdapter(VendorAdapter):
             "POST",
             TASKS,
             json={"fields": fields, "relationships": relationships},
-            headers={"Idempotency-Key": self._idempotency_key(req.idempotency_key)},
             action="create task",
-            retry_safe=True,
         )
 
     def build_update_task(self, req: UpdateTaskRequest) -> VendorRequest:
@@ -281,9 +258,7 @@ class LightfieldAdapter(VendorAdapter):
             "POST",
             self._task_path(req.task_id),
             json=body,
-            headers={"Idempotency-Key": self._idempotency_key(req.idempotency_key)},
             action=f"update task {req.task_id}",
-            retry_safe=True,
         )
 
     @staticmethod
@@ -320,10 +295,12 @@ class LightfieldAdapter(VendorAdapter):
 
     # -- operations ----------------------------------------------------------------------
 
-    async def create_task(self, req: CreateTaskRequest) -> Task:
-        created = await self.http.send_json(self.build_create_task(req))
-        # The list index lags writes: read the record back by id, never from a list.
-        return await self.get_task(str(created["id"]))
+    async def plan_create_task(self, req: CreateTaskRequest) -> WritePlan[Task]:
+        async def read(created: Any) -> Task:
+            # The list index lags writes: read the record back by id, never from a list.
+            return await self.get_task(str(created["id"]))
+
+        return WritePlan(self.build_create_task(req), read)
 
     async def get_task(self, task_id: str) -> Task:
         request = VendorRequest("GET", self._task_path(task_id), action=f"get task {task_id}")
@@ -387,31 +364,38 @@ class LightfieldAdapter(VendorAdapter):
             raise first from None
         return results
 
-    async def update_task(self, req: UpdateTaskRequest) -> Task:
-        request = self.build_update_task(req)
-        try:
-            updated = await self.http.send_json(request)
-        except NotFound:
-            raise NotFound(
-                f"Lightfield task {req.task_id} does not exist or is in the trash", field="task_id"
-            ) from None
-        if str(updated.get("id")) != req.task_id:
-            # Lightfield replays the first response for a reused key, even for another task.
-            raise InvalidInput(
-                f"idempotency_key was already used for Lightfield task {updated.get('id')}; nothing was changed "
-                f"on task {req.task_id}",
-                field="idempotency_key",
-                hint="use a new key for each distinct update",
-            )
-        return await self.get_task(req.task_id)
+    async def plan_update_task(self, req: UpdateTaskRequest) -> WritePlan[Task]:
+        async def read(updated: Any) -> Task:
+            if str(updated.get("id")) != req.task_id:
+                # Lightfield replays the first response for a reused key, even for another task.
+                raise InvalidInput(
+                    f"idempotency_key was already used for Lightfield task {updated.get('id')}; nothing was changed "
+                    f"on task {req.task_id}",
+                    field="idempotency_key",
+                    hint="use a new key for each distinct update",
+                )
+            return await self.get_task(req.task_id)
 
-    async def delete_task(self, task_id: str) -> None:
+        def explain(exc: TaskLinkError) -> TaskLinkError:
+            if isinstance(exc, NotFound):
+                return NotFound(f"Lightfield task {req.task_id} does not exist or is in the trash", field="task_id")
+            return exc
+
+        return WritePlan(self.build_update_task(req), read, explain=explain)
+
+    async def plan_delete_task(self, task_id: str) -> WritePlan[None]:
         # A soft delete, and deleting a trashed task is a no-op: resending cannot do harm.
         request = VendorRequest("DELETE", self._task_path(task_id), action=f"delete task {task_id}", retry_safe=True)
-        try:
-            await self.http.send_json(request)
-        except NotFound:
-            raise NotFound(f"Lightfield task {task_id} does not exist", field="task_id") from None
+
+        async def read(_: Any) -> None:
+            return None
+
+        def explain(exc: TaskLinkError) -> TaskLinkError:
+            if isinstance(exc, NotFound):
+                return NotFound(f"Lightfield task {task_id} does not exist", field="task_id")
+            return exc
+
+        return WritePlan(request, read, explain=explain)
 
     async def find_people(self, query: str, limit: int) -> list[Person]:
         """Members whose email equals, or whose first/last/full name starts with, `query`."""

@@ -7,7 +7,6 @@ adapter cannot tell the difference. Adapter modules and simulators are imported 
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -15,7 +14,8 @@ import anyio
 import httpx2
 
 from ..errors import ConfigurationError, InvalidInput
-from ..manifests import VendorManifest, load_manifests
+from ..manifests import VendorManifest, load_manifests, manifests_dir
+from ..refs import load_object, sibling
 from ..settings import TaskLinkSettings
 from ._http import Redactor, RetryPolicy, VendorHttp
 from ._limits import LimitSettings
@@ -24,18 +24,13 @@ from .base import VendorAdapter, VendorSettings
 Mode = Literal["live", "sandbox"]
 
 
-def load_object(ref: str) -> Any:
-    module_name, _, attr = ref.partition(":")
-    return getattr(importlib.import_module(module_name), attr)
-
-
 @dataclass
 class VendorRuntime:
     manifest: VendorManifest
     mode: Mode
     settings: VendorSettings
-    adapter_cls: type[VendorAdapter]
-    adapter: VendorAdapter | None = None
+    adapter_cls: type[VendorAdapter[Any]]
+    adapter: VendorAdapter[Any] | None = None
     sandbox_app: Any = None
     client: httpx2.AsyncClient | None = None
     lock: anyio.Lock = field(default_factory=anyio.Lock)
@@ -43,6 +38,25 @@ class VendorRuntime:
     @property
     def name(self) -> str:
         return self.manifest.name
+
+
+def adapter_for(manifest: VendorManifest) -> type[VendorAdapter[Any]]:
+    """The manifest's adapter class, after checking it implements every operation the manifest supports."""
+
+    adapter_cls: type[VendorAdapter[Any]] = load_object(manifest.adapter)
+    missing = adapter_cls.unimplemented(manifest)
+    if missing:
+        raise ConfigurationError(
+            f"{manifest.title}: the manifest {manifest_file(manifest)} marks {', '.join(missing)} supported, but "
+            f"{manifest.adapter} does not implement "
+            + ("it" if len(missing) == 1 else "them")
+            + "; implement the adapter method or mark the operation unsupported with a reason"
+        )
+    return adapter_cls
+
+
+def manifest_file(manifest: VendorManifest) -> str:
+    return str(manifests_dir() / f"{manifest.name}.toml")
 
 
 def check_vendor_names(app: TaskLinkSettings) -> None:
@@ -69,7 +83,7 @@ class Vendors:
         for name, manifest in manifests.items():
             if app.vendors and name not in app.vendors:
                 continue
-            adapter_cls: type[VendorAdapter] = load_object(manifest.adapter)
+            adapter_cls = adapter_for(manifest)
             settings = adapter_cls.settings_class()
             present = settings.present_credentials()
             mode: Mode = "live" if present and not app.sandbox else "sandbox"
@@ -82,7 +96,7 @@ class Vendors:
                     )
                 problems.extend(f"{manifest.title}: {p}" for p in settings.validate_live())
             else:
-                settings = adapter_cls.sandbox_settings(app)
+                settings = adapter_cls.sandbox_settings(app, sibling(manifest.sandbox, "demo_settings")())
             runtimes[name] = VendorRuntime(manifest=manifest, mode=mode, settings=settings, adapter_cls=adapter_cls)
         if problems:
             raise ConfigurationError("Vendor configuration is incomplete: " + "; ".join(problems))
@@ -108,7 +122,7 @@ class Vendors:
             self._redactor = Redactor(self.secret_values())
         return self._redactor
 
-    async def adapter(self, vendor: str) -> VendorAdapter:
+    async def adapter(self, vendor: str) -> VendorAdapter[Any]:
         rt = self.runtime(vendor)
         if rt.adapter is not None:
             return rt.adapter
@@ -117,7 +131,7 @@ class Vendors:
                 rt.adapter = self._build(rt)
         return rt.adapter
 
-    def _build(self, rt: VendorRuntime) -> VendorAdapter:
+    def _build(self, rt: VendorRuntime) -> VendorAdapter[Any]:
         transport: httpx2.AsyncBaseTransport | None = None
         if rt.mode == "sandbox":
             factory = load_object(rt.manifest.sandbox)
@@ -151,6 +165,7 @@ class Vendors:
             ),
             limits=LimitSettings.from_manifest(rt.manifest.rate_limits, override=self.app.rate_limits.get(rt.name)),
             max_response_bytes=self.app.max_response_bytes,
+            idempotency_header="Idempotency-Key" if rt.manifest.idempotency_keys else None,
         )
         return rt.adapter_cls(manifest=rt.manifest, http=http, settings=rt.settings, app=self.app)
 

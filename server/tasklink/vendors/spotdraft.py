@@ -8,14 +8,14 @@ Wire facts: regional hosts `https://api.{in,us,eu,me}.spotdraft.com`; `client-id
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Literal
 
 import httpx2
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from ..errors import InvalidInput, NotFound, VendorForbidden, field_errors_text
+from ..errors import InvalidInput, NotFound, TaskLinkError, VendorForbidden, field_errors_text
 from ..models import (
     CreateIntakeRequest,
     CreateTaskRequest,
@@ -32,7 +32,7 @@ from ..models import (
     utc_iso,
 )
 from ..settings import TaskLinkSettings
-from ._http import ErrorDetail, VendorRequest, error_object
+from ._http import ErrorDetail, VendorRequest, WritePlan, error_object
 from .base import VendorAdapter, VendorSettings, reject_unknown_vendor_fields
 
 Region = Literal["in", "us", "eu", "me"]
@@ -86,21 +86,16 @@ def _vendor_field_to_arg(path: str) -> str:
     return ".".join(out)
 
 
-class SpotDraftAdapter(VendorAdapter):
+class SpotDraftAdapter(VendorAdapter[SpotDraftSettings]):
     settings_class = SpotDraftSettings
     settings: SpotDraftSettings
 
     @classmethod
-    def sandbox_settings(cls, app: TaskLinkSettings) -> SpotDraftSettings:
-        from ..sandbox.spotdraft import CLIENT_ID, CLIENT_SECRET, DEFAULT_WORKFLOW_ID
-
-        env = SpotDraftSettings()
-        return SpotDraftSettings(
-            client_id=SecretStr(CLIENT_ID),
-            client_secret=SecretStr(CLIENT_SECRET),
-            region="us",
-            intake_workflow_id=env.intake_workflow_id or DEFAULT_WORKFLOW_ID,
-        )
+    def sandbox_settings(cls, app: TaskLinkSettings, demo: Mapping[str, str]) -> SpotDraftSettings:
+        settings = SpotDraftSettings.model_validate(dict(demo))
+        # a workflow id set in the environment wins over the simulator's demo workflow
+        configured = SpotDraftSettings().intake_workflow_id
+        return settings.model_copy(update={"intake_workflow_id": configured or settings.intake_workflow_id})
 
     @classmethod
     def client_headers(cls, settings: VendorSettings) -> dict[str, str]:
@@ -150,19 +145,17 @@ class SpotDraftAdapter(VendorAdapter):
     def _intake_path(self, intake_id: int) -> str:
         return f"{INTAKES}{int(intake_id)}/"
 
-    async def _by_id(self, request: VendorRequest, intake_id: int, ok: tuple[int, ...] = (200,)) -> Any:
+    async def _by_id(self, request: VendorRequest, intake_id: int) -> Any:
         try:
-            if 204 in ok:
-                await self.http.send(request, ok=ok)
-                return None
-            return await self.http.send_json(request, ok=ok)
-        except VendorForbidden:
-            raise NotFound(
-                f"SpotDraft intake {intake_id} does not exist or is not visible to these credentials "
-                "(SpotDraft answers 403 for both)",
-                field="intake_id",
-                hint="check the id with list_intakes",
-            ) from None
+            return await self.http.send_json(request)
+        except VendorForbidden as exc:
+            raise _unknown_intake(intake_id, exc) from None
+
+    def _intake_write(self, request: VendorRequest, intake_id: int) -> WritePlan[Intake]:
+        async def read(data: Any) -> Intake:
+            return _intake(data, self.normalized_status)
+
+        return WritePlan(request, read, explain=lambda exc: _unknown_intake(intake_id, exc))
 
     def build_create_intake(self, req: CreateIntakeRequest) -> VendorRequest:
         workflow_id = req.workflow_id or self.settings.intake_workflow_id
@@ -185,9 +178,11 @@ class SpotDraftAdapter(VendorAdapter):
             body["metadata"] = req.metadata
         return VendorRequest("POST", INTAKES, json=body, action="create intake")
 
-    async def create_intake(self, req: CreateIntakeRequest) -> Intake:
-        data = await self.http.send_json(self.build_create_intake(req), ok=(201,))
-        return _intake(data, self.normalized_status)
+    async def plan_create_intake(self, req: CreateIntakeRequest) -> WritePlan[Intake]:
+        async def read(data: Any) -> Intake:
+            return _intake(data, self.normalized_status)
+
+        return WritePlan(self.build_create_intake(req), read, ok=(201,))
 
     async def get_intake(self, intake_id: int) -> Intake:
         request = VendorRequest("GET", self._intake_path(intake_id), action=f"get intake {intake_id}")
@@ -244,10 +239,12 @@ class SpotDraftAdapter(VendorAdapter):
             "PATCH", self._intake_path(req.intake_id), json=body, action=f"update intake {req.intake_id}"
         )
 
-    async def update_intake(self, req: UpdateIntakeRequest) -> Intake:
-        return _intake(await self._by_id(self.build_update_intake(req), req.intake_id), self.normalized_status)
+    async def plan_update_intake(self, req: UpdateIntakeRequest) -> WritePlan[Intake]:
+        return self._intake_write(self.build_update_intake(req), req.intake_id)
 
-    async def set_intake_participants(self, intake_id: int, participants: list[IntakeAssigneeInput]) -> Intake:
+    async def plan_set_intake_participants(
+        self, intake_id: int, participants: list[IntakeAssigneeInput]
+    ) -> WritePlan[Intake]:
         """PATCH the full desired ASSIGNED_TO + COLLABORATOR list (the API replaces the set)."""
 
         request = VendorRequest(
@@ -256,11 +253,15 @@ class SpotDraftAdapter(VendorAdapter):
             json={"assignees": [_assignee_row(p) for p in participants]},
             action=f"update assignees of intake {intake_id}",
         )
-        return _intake(await self._by_id(request, intake_id), self.normalized_status)
+        return self._intake_write(request, intake_id)
 
-    async def delete_intake(self, intake_id: int) -> None:
+    async def plan_delete_intake(self, intake_id: int) -> WritePlan[None]:
         request = VendorRequest("DELETE", self._intake_path(intake_id), action=f"delete intake {intake_id}")
-        await self._by_id(request, intake_id, ok=(204,))
+
+        async def read(_: Any) -> None:
+            return None
+
+        return WritePlan(request, read, ok=(204,), explain=lambda exc: _unknown_intake(intake_id, exc))
 
     # -- user tasks ----------------------------------------------------------------------
 
@@ -320,9 +321,11 @@ class SpotDraftAdapter(VendorAdapter):
                 )
         return VendorRequest("POST", USER_TASKS, json=body, action="create task")
 
-    async def create_task(self, req: CreateTaskRequest) -> Task:
-        data = await self.http.send_json(self.build_create_task(req), ok=(201,))
-        return self._task(data)
+    async def plan_create_task(self, req: CreateTaskRequest) -> WritePlan[Task]:
+        async def read(data: Any) -> Task:
+            return self._task(data)
+
+        return WritePlan(self.build_create_task(req), read, ok=(201,))
 
     def _task(self, data: dict[str, Any]) -> Task:
         assignees = []
@@ -363,6 +366,17 @@ class SpotDraftAdapter(VendorAdapter):
             )
             for u in data.get("results", [])
         ]
+
+
+def _unknown_intake(intake_id: int, exc: TaskLinkError) -> TaskLinkError:
+    if not isinstance(exc, VendorForbidden):
+        return exc
+    return NotFound(
+        f"SpotDraft intake {intake_id} does not exist or is not visible to these credentials "
+        "(SpotDraft answers 403 for both)",
+        field="intake_id",
+        hint="check the id with list_intakes",
+    )
 
 
 def _assignee_row(a: IntakeAssigneeInput) -> dict[str, str]:

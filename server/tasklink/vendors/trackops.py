@@ -23,8 +23,7 @@ from pydantic_settings import SettingsConfigDict
 
 from ..errors import InvalidInput, VendorUnavailable, field_errors_text
 from ..models import CreateTaskRequest, ListTasksRequest, Task, TaskPage
-from ..settings import TaskLinkSettings
-from ._http import ErrorDetail, VendorRequest, error_object
+from ._http import ErrorDetail, VendorRequest, WritePlan, error_object
 from .base import VendorAdapter, VendorSettings, decode_cursor, encode_cursor, reject_unknown_vendor_fields
 
 VENDOR = "trackops"
@@ -104,15 +103,9 @@ class TrackopsSettings(VendorSettings):
         return []
 
 
-class TrackopsAdapter(VendorAdapter):
+class TrackopsAdapter(VendorAdapter[TrackopsSettings]):
     settings_class = TrackopsSettings
     settings: TrackopsSettings
-
-    @classmethod
-    def sandbox_settings(cls, app: TaskLinkSettings) -> TrackopsSettings:
-        from ..sandbox.trackops import API_TOKEN, USERNAME
-
-        return TrackopsSettings(subdomain="sandbox", username=USERNAME, api_token=SecretStr(API_TOKEN))
 
     @classmethod
     def client_auth(cls, settings: VendorSettings) -> httpx2.Auth | None:
@@ -177,9 +170,11 @@ class TrackopsAdapter(VendorAdapter):
             task["users_list"] = [_staff_id(a.user_id, a.role_id, n) for n, a in enumerate(req.assignees)]
         return VendorRequest("POST", TASKS, json={"task": task}, action="create task")
 
-    async def create_task(self, req: CreateTaskRequest) -> Task:
-        data = await self.http.send_json(self.build_create_task(req), ok=(200, 201))
-        return self._task(_record(data, "create task"), full=True)
+    async def plan_create_task(self, req: CreateTaskRequest) -> WritePlan[Task]:
+        async def read(data: Any) -> Task:
+            return self._task(_record(data, "create task"), full=True)
+
+        return WritePlan(self.build_create_task(req), read, ok=(200, 201))
 
     # -- read ----------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ and read either.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, quote, urlsplit
 
@@ -43,7 +43,7 @@ from ..models import (
     utc_iso,
 )
 from ..settings import TaskLinkSettings
-from ._http import ErrorDetail, VendorRequest, error_object, parse_retry_after
+from ._http import ErrorDetail, VendorRequest, WritePlan, error_object, parse_retry_after
 from .base import VendorAdapter, VendorSettings, decode_cursor, encode_cursor, reject_unknown_vendor_fields
 
 GA_VERSION = "2026-01-01"
@@ -264,23 +264,17 @@ def _next_query(next_link: str) -> list[tuple[str, str]]:
     return parse_qsl(urlsplit(next_link).query, keep_blank_values=True)
 
 
-class WorkivaAdapter(VendorAdapter):
+class WorkivaAdapter(VendorAdapter[WorkivaSettings]):
     settings_class = WorkivaSettings
     settings: WorkivaSettings
 
     # -- construction ----------------------------------------------------------------------
 
     @classmethod
-    def sandbox_settings(cls, app: TaskLinkSettings) -> WorkivaSettings:
-        from ..sandbox.workiva import CLIENT_ID, CLIENT_SECRET, ORGANIZATION_ID
-
+    def sandbox_settings(cls, app: TaskLinkSettings, demo: Mapping[str, str]) -> WorkivaSettings:
         env = WorkivaSettings()
-        settings = WorkivaSettings(
-            client_id=SecretStr(CLIENT_ID),
-            client_secret=SecretStr(CLIENT_SECRET),
-            region="app",
-            api_version=env.api_version,
-            organization_id=env.organization_id or ORGANIZATION_ID,
+        settings = WorkivaSettings.model_validate(dict(demo)).model_copy(
+            update={"api_version": env.api_version, "organization_id": env.organization_id or demo["organization_id"]}
         )
         if (problem := settings.version_problem()) is not None:
             raise ConfigurationError(problem)
@@ -569,8 +563,11 @@ class WorkivaAdapter(VendorAdapter):
 
     # -- operations ------------------------------------------------------------------------
 
-    async def create_task(self, req: CreateTaskRequest) -> Task:
-        return self._task(await self.http.send_json(self.build_create_task(req), ok=(201,)))
+    async def plan_create_task(self, req: CreateTaskRequest) -> WritePlan[Task]:
+        return WritePlan(self.build_create_task(req), self._read_task, ok=(201,))
+
+    async def _read_task(self, data: Any) -> Task:
+        return self._task(data)
 
     async def get_task(self, task_id: str) -> Task:
         if self.prototype:
@@ -600,16 +597,18 @@ class WorkivaAdapter(VendorAdapter):
             vendor="workiva", tasks=[self._task(t, full=False) for t in data.get("data") or []], next_cursor=cursor
         )
 
-    async def update_task(self, req: UpdateTaskRequest) -> Task:
+    async def plan_update_task(self, req: UpdateTaskRequest) -> WritePlan[Task]:
         request, warnings = self.build_update_task(req)
-        task = self._task(await self.http.send_json(request))
-        task.warnings.extend(warnings)
-        return task
+        return WritePlan(request, self._read_task, warnings=warnings)
 
-    async def delete_task(self, task_id: str) -> None:
+    async def plan_delete_task(self, task_id: str) -> WritePlan[None]:
         if self.prototype:
             raise self._no_prototype_route("delete_task")
-        await self.http.send(VendorRequest("DELETE", self.item(task_id), action=f"delete task {task_id}"), ok=(204,))
+
+        async def read(_: Any) -> None:
+            return None
+
+        return WritePlan(VendorRequest("DELETE", self.item(task_id), action=f"delete task {task_id}"), read, ok=(204,))
 
     async def find_people(self, query: str, limit: int) -> list[Person]:
         org = self.settings.organization_id

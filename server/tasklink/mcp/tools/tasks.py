@@ -6,7 +6,7 @@ from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context, Elicit, Resolve
 from pydantic import Field
 
-from ..models import (
+from ...models import (
     NORMALIZED_STATUSES,
     AssigneeRef,
     CreateTaskRequest,
@@ -16,6 +16,7 @@ from ..models import (
     TaskPage,
     UpdateTaskRequest,
 )
+from .. import previews
 from ._common import (
     AllowDuplicateArg,
     Approval,
@@ -29,6 +30,7 @@ from ._common import (
     boundary,
     confirmed_delete,
     options,
+    page_reporter,
     service,
 )
 
@@ -91,9 +93,11 @@ async def create_task(
         status=status,
         intake_id=intake_id,
         vendor_fields=vendor_fields or {},
-        idempotency_key=idempotency_key,
     )
-    return await tl.create_task(req, options(idempotency_key, dry_run, allow_duplicate))
+    opts = options(idempotency_key, allow_duplicate)
+    if dry_run:
+        return previews.created_task(req, await tl.tasks.dry_run_create(req, opts))
+    return await tl.create_task(req, opts)
 
 
 @boundary
@@ -128,7 +132,7 @@ async def list_tasks(
         limit=limit,
         cursor=cursor,
     )
-    return await tl.list_tasks(req)
+    return await tl.list_tasks(req, on_page=page_reporter(ctx, "list_tasks", vendor))
 
 
 @boundary
@@ -159,9 +163,10 @@ async def update_task(
         status=status,
         assignees=_assignees(assignees),
         vendor_fields=vendor_fields or {},
-        idempotency_key=idempotency_key,
     )
-    return await tl.update_task(req, options(idempotency_key, dry_run))
+    if dry_run:
+        return previews.updated_task(req, await tl.tasks.dry_run_update(req, options(idempotency_key)))
+    return await tl.update_task(req, options(idempotency_key))
 
 
 @boundary
@@ -188,7 +193,9 @@ async def delete_task(
 ) -> DeleteResult:
     """Delete a task; asks the user first, or returns a preview and confirm_token."""
     tl = service(ctx)
-    opts = options(idempotency_key, dry_run)
+    opts = options(idempotency_key)
+    if dry_run:
+        return previews.deleted(await tl.tasks.dry_run_delete(vendor, task_id, opts), f"task {task_id}")
 
     async def delete(elicited: bool, token: str | None) -> DeleteResult:
         return await tl.delete_task(vendor, task_id, confirm_token=token, elicited=elicited, opts=opts)
@@ -197,7 +204,6 @@ async def delete_task(
         approval,
         confirm=confirm,
         confirm_token=confirm_token,
-        dry_run=dry_run,
         declined=lambda: DeleteResult(
             vendor=vendor, target=f"task {task_id}", deleted=False, message="The user declined; nothing was deleted."
         ),
@@ -207,9 +213,9 @@ async def delete_task(
 
 
 TOOLS = [
-    ToolSpec(create_task, "Create task", "write"),
+    ToolSpec(create_task, "Create task", "write", changes="intake"),
     ToolSpec(get_task, "Get task", "read"),
     ToolSpec(list_tasks, "List tasks", "read"),
-    ToolSpec(update_task, "Update task", "write", idempotent=True),
-    ToolSpec(delete_task, "Delete task", "destructive", idempotent=True),
+    ToolSpec(update_task, "Update task", "write", idempotent=True, changes="task"),
+    ToolSpec(delete_task, "Delete task", "destructive", idempotent=True, changes="task"),
 ]

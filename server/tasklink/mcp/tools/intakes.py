@@ -6,7 +6,7 @@ from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context, Elicit, Resolve
 from pydantic import Field
 
-from ..models import (
+from ...models import (
     CreateIntakeRequest,
     DeleteResult,
     Intake,
@@ -15,6 +15,7 @@ from ..models import (
     ListIntakesRequest,
     UpdateIntakeRequest,
 )
+from .. import previews
 from ._common import (
     AllowDuplicateArg,
     Approval,
@@ -27,6 +28,7 @@ from ._common import (
     boundary,
     confirmed_delete,
     options,
+    page_reporter,
     service,
 )
 
@@ -69,7 +71,10 @@ async def create_intake(
         assignees=assignees or [],
         metadata=metadata,
     )
-    return await tl.create_intake(req, options(idempotency_key, dry_run, allow_duplicate))
+    opts = options(idempotency_key, allow_duplicate)
+    if dry_run:
+        return previews.created_intake(req, await tl.intakes.dry_run_create(req, opts))
+    return await tl.create_intake(req, opts)
 
 
 @boundary
@@ -100,7 +105,8 @@ async def list_intakes(
         priority=list(priority or []),
         sort=sort,
     )
-    return await service(ctx).list_intakes(req)
+    tl = service(ctx)
+    return await tl.list_intakes(req, on_page=page_reporter(ctx, "list_intakes", tl.intake_vendor()))
 
 
 @boundary
@@ -129,7 +135,9 @@ async def update_intake(
         clear_due=clear_due,
         metadata=metadata,
     )
-    return await tl.update_intake(req, options(idempotency_key, dry_run))
+    if dry_run:
+        return previews.updated_intake(intake_id, await tl.intakes.dry_run_update(req, options(idempotency_key)))
+    return await tl.update_intake(req, options(idempotency_key))
 
 
 @boundary
@@ -145,7 +153,12 @@ async def update_intake_assignees(
     dry_run: DryRunArg = False,
 ) -> Intake:
     """Set who is assigned to and collaborating on an intake; the result splits the two."""
-    return await service(ctx).update_intake_assignees(intake_id, assignees, mode, options(idempotency_key, dry_run))
+    tl = service(ctx)
+    opts = options(idempotency_key)
+    if dry_run:
+        preview = await tl.intakes.dry_run_update_assignees(intake_id, assignees, mode, opts)
+        return previews.updated_intake(intake_id, preview)
+    return await tl.update_intake_assignees(intake_id, assignees, mode, opts)
 
 
 @boundary
@@ -175,7 +188,9 @@ async def delete_intake(
 ) -> DeleteResult:
     """Delete an intake; asks the user first, or returns a preview and confirm_token."""
     tl = service(ctx)
-    opts = options(idempotency_key, dry_run)
+    opts = options(idempotency_key)
+    if dry_run:
+        return previews.deleted(await tl.intakes.dry_run_delete(intake_id, opts), f"intake {intake_id}")
 
     async def delete(elicited: bool, token: str | None) -> DeleteResult:
         return await tl.delete_intake(intake_id, confirm_token=token, elicited=elicited, opts=opts)
@@ -184,7 +199,6 @@ async def delete_intake(
         approval,
         confirm=confirm,
         confirm_token=confirm_token,
-        dry_run=dry_run,
         declined=lambda: DeleteResult(
             vendor=tl.intake_vendor(),
             target=f"intake {intake_id}",
@@ -200,7 +214,7 @@ TOOLS = [
     ToolSpec(create_intake, "Create legal intake", "write"),
     ToolSpec(get_intake, "Get legal intake", "read"),
     ToolSpec(list_intakes, "List legal intakes", "read"),
-    ToolSpec(update_intake, "Update legal intake", "write", idempotent=True),
-    ToolSpec(update_intake_assignees, "Update intake assignees", "write", idempotent=True),
-    ToolSpec(delete_intake, "Delete legal intake", "destructive", idempotent=True),
+    ToolSpec(update_intake, "Update legal intake", "write", idempotent=True, changes="intake"),
+    ToolSpec(update_intake_assignees, "Update intake assignees", "write", idempotent=True, changes="intake"),
+    ToolSpec(delete_intake, "Delete legal intake", "destructive", idempotent=True, changes="intake"),
 ]

@@ -5,9 +5,9 @@ from typing import Annotated, Any
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
-from ..capabilities import VendorsReport
-from ..service import FoundPeople
-from ._common import ToolSpec, VendorArg, boundary, service
+from ...capabilities import VendorsReport
+from ...service import FoundPeople
+from ._common import ToolSpec, VendorArg, boundary, page_reporter, service
 
 
 @boundary
@@ -24,7 +24,7 @@ async def find_people(
     limit: Annotated[int, Field(ge=1, le=50, description="Most people to return.")] = 10,
 ) -> FoundPeople:
     """Look up people to assign by name prefix or email; pass a returned id as an assignee."""
-    return await service(ctx).find_people(vendor, query, limit)
+    return await service(ctx).find_people(vendor, query, limit, on_page=page_reporter(ctx, "find_people", vendor))
 
 
 TOOLS = [

@@ -16,6 +16,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from mcp.server.mcpserver import MCPServer
+
+from .sdk import registered_tools
+
 #: keys whose value maps names to schemas (a property called "title" is a name, not a keyword)
 NAMED_SCHEMAS = ("properties", "$defs", "patternProperties")
 
@@ -69,10 +73,10 @@ def simplify_input_schema(schema: Any) -> Any:
     return out
 
 
-def compact_tool_schemas(server: Any) -> None:
+def compact_tool_schemas(server: MCPServer) -> None:
     """Compact the input and output schema of every tool registered on an `MCPServer`."""
 
-    for tool in server._tool_manager.list_tools():
+    for tool in registered_tools(server):
         tool.parameters = simplify_input_schema(compact_schema(tool.parameters))
         if tool.fn_metadata.output_schema is not None:
             tool.fn_metadata.output_schema = compact_schema(tool.fn_metadata.output_schema)

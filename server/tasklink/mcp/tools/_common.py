@@ -13,11 +13,12 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field, ValidationError
 
-from ..errors import TaskLinkError
-from ..manifests import vendor_names
-from ..models import DeleteResult
-from ..service import TaskLink
-from ..writes import CallInfo, WriteOptions, call_info
+from ...errors import TaskLinkError
+from ...manifests import vendor_names
+from ...models import DeleteResult
+from ...policy.gate import CallInfo, WriteOptions, call_info
+from ...service import TaskLink
+from ..sdk import client_log
 
 log = logging.getLogger("tasklink")
 P = ParamSpec("P")
@@ -39,14 +40,32 @@ DryRunArg = Annotated[bool, Field(description="Show the request; send nothing.")
 AllowDuplicateArg = Annotated[bool, Field(description="Create even if a same-titled open item exists.")]
 
 
-def options(idempotency_key: str | None, dry_run: bool, allow_duplicate: bool = False) -> WriteOptions:
-    return WriteOptions(idempotency_key=idempotency_key, dry_run=dry_run, allow_duplicate=allow_duplicate)
+def options(idempotency_key: str | None, allow_duplicate: bool = False) -> WriteOptions:
+    return WriteOptions(idempotency_key=idempotency_key, allow_duplicate=allow_duplicate)
 
 
 def service(ctx: Context[Any, Any]) -> TaskLink:
+    """The service the server's lifespan yields."""
+
     tl = ctx.request_context.lifespan_context
     assert isinstance(tl, TaskLink)
     return tl
+
+
+def page_reporter(ctx: Context[Any, Any], tool: str, vendor: str) -> Callable[[], Awaitable[None]]:
+    """Reports each vendor page a list tool reads: progress (when the caller asked) and a debug log line."""
+
+    pages = 0
+
+    async def page_read() -> None:
+        nonlocal pages
+        pages += 1
+        runtime = service(ctx).vendors.runtimes.get(vendor)
+        title = runtime.manifest.title if runtime else vendor
+        await ctx.report_progress(pages, None, f"read page {pages} from {title}")
+        await client_log(ctx.session, "debug", f"{tool}: read page {pages} from {title}")
+
+    return page_read
 
 
 def validation_text(exc: ValidationError) -> str:
@@ -90,6 +109,8 @@ def boundary(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
                 "outcome is unknown: check the vendor before retrying, or retry with the same idempotency_key."
             ) from None
         except TaskLinkError as exc:
+            if exc.actor == "operator":  # only whoever runs the server can fix it: their log has it too
+                log.warning("%s refused: %s", fn.__name__, redact(str(exc)))
             raise ToolError(redact(str(exc))) from None
         except ValidationError as exc:
             raise ToolError(validation_text(exc)) from None
@@ -111,6 +132,8 @@ class ToolSpec:
     title: str
     kind: Kind
     idempotent: bool = False
+    #: the resource a successful call changes, named by its arguments (subscribers are notified)
+    changes: Literal["intake", "task"] | None = None
 
     @property
     def name(self) -> str:
@@ -167,7 +190,6 @@ async def confirmed_delete(
     *,
     confirm: bool,
     confirm_token: str | None,
-    dry_run: bool,
     declined: Callable[[], DeleteResult],
     delete: Callable[[bool, str | None], Awaitable[DeleteResult]],
     preview: Callable[[], Awaitable[DeleteResult]],
@@ -175,10 +197,8 @@ async def confirmed_delete(
     """The one confirmation flow for every destructive tool.
 
     Elicitation accepted → delete; declined → nothing; no elicitation → a preview with a token
-    unless the call carries confirm=true and that token; dry runs skip straight to the service.
+    unless the call carries confirm=true and that token. (Dry runs never get here.)
     """
-    if dry_run:
-        return await delete(False, None)
     if not isinstance(approval, AcceptedElicitation) or (
         isinstance(approval.data, Approval) and not approval.data.confirm
     ):

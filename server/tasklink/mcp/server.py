@@ -10,14 +10,14 @@ from typing import Any
 from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult, TextContent
 
-from . import __version__
-from .errors import ConfigurationError
+from .. import __version__
+from ..errors import ConfigurationError
+from ..service import TaskLink
+from ..settings import TaskLinkSettings
+from ..vendors.registry import check_vendor_names
 from .protocol import register_protocol
 from .schemas import compact_tool_schemas
-from .service import TaskLink
-from .settings import TaskLinkSettings
 from .tools import ALL_TOOLS, ToolSpec
-from .vendors.registry import check_vendor_names
 
 
 def instructions(titles: list[str]) -> str:
@@ -54,7 +54,15 @@ def transport_of(ctx: Any) -> str:
     return "http" if getattr(request, "headers", None) is not None else "stdio-or-memory"
 
 
-def build_server(settings: TaskLinkSettings | None = None, *, service: TaskLink | None = None) -> MCPServer:
+class TaskLinkServer(MCPServer):
+    """The SDK's server, holding the service its lifespan yields (the CLI and the HTTP deployment read it)."""
+
+    def __init__(self, service: TaskLink, **kwargs: Any) -> None:
+        super().__init__("tasklink", **kwargs)
+        self.service = service
+
+
+def build_server(settings: TaskLinkSettings | None = None, *, service: TaskLink | None = None) -> TaskLinkServer:
     settings = settings or (service.settings if service else TaskLinkSettings())
     tools = allowed_tools(settings)
     tl = service or TaskLink(settings)
@@ -66,11 +74,32 @@ def build_server(settings: TaskLinkSettings | None = None, *, service: TaskLink 
         finally:
             await tl.aclose()
 
-    disabled = {t.name: t for t in ALL_TOOLS if t not in tools}
+    server = TaskLinkServer(
+        tl,
+        title="tasklink",
+        version=__version__,
+        instructions=instructions([rt.manifest.title for rt in tl.vendors.runtimes.values()]),
+        lifespan=lifespan,
+        log_level="WARNING",
+        middleware=[refuse_disabled_tools(tl, {t.name for t in ALL_TOOLS if t not in tools})],
+    )
+    for spec in tools:
+        server.add_tool(spec.fn, title=spec.title, annotations=spec.annotations(), structured_output=True)
+    compact_tool_schemas(server)
 
-    async def refuse_disabled_tools(ctx: Any, call_next: Any) -> Any:
-        """Calling a tool the configuration hides is refused like listing it is: on every transport."""
+    @server.resource("audit://recent", name="audit-recent", mime_type="application/json")
+    def audit_recent() -> str:
+        """The last 50 audit entries: writes, replays, dry runs and refused writes."""
+        return json.dumps(tl.audit.entries(limit=50))
 
+    register_protocol(server, tl)
+    return server
+
+
+def refuse_disabled_tools(tl: TaskLink, disabled: set[str]) -> Any:
+    """Calling a tool the configuration hides is refused like listing it is: on every transport."""
+
+    async def refuse(ctx: Any, call_next: Any) -> Any:
         if ctx.method == "tools/call" and isinstance(ctx.params, dict):
             name = ctx.params.get("name")
             if isinstance(name, str) and name in disabled:
@@ -85,28 +114,8 @@ def build_server(settings: TaskLinkSettings | None = None, *, service: TaskLink 
                     outcome="refused:disabled",
                 )
                 return CallToolResult(
-                    content=[TextContent(type="text", text=disabled_message(name, settings))], is_error=True
+                    content=[TextContent(type="text", text=disabled_message(name, tl.settings))], is_error=True
                 )
         return await call_next(ctx)
 
-    server = MCPServer(
-        "tasklink",
-        title="tasklink",
-        version=__version__,
-        instructions=instructions([rt.manifest.title for rt in tl.vendors.runtimes.values()]),
-        lifespan=lifespan,
-        log_level="WARNING",
-        middleware=[refuse_disabled_tools],
-    )
-    for spec in tools:
-        server.add_tool(spec.fn, title=spec.title, annotations=spec.annotations(), structured_output=True)
-    compact_tool_schemas(server)
-
-    @server.resource("audit://recent", name="audit-recent", mime_type="application/json")
-    def audit_recent() -> str:
-        """The last 50 audit entries: writes, replays, dry runs and refused writes."""
-        return json.dumps(tl.audit.entries(limit=50))
-
-    server.tasklink = tl  # type: ignore[attr-defined]
-    register_protocol(server)
-    return server
+    return refuse

@@ -14,23 +14,18 @@
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import json
-import warnings
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-import httpx2
 from mcp.server.context import CallNext, HandlerResult, ServerMiddleware, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
-from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp.types import (
     Completion,
     CompletionArgument,
     CompletionContext,
     EmptyResult,
-    LoggingLevel,
     PromptReference,
     ResourceTemplateReference,
     SetLevelRequestParams,
@@ -38,93 +33,50 @@ from mcp.types import (
     UnsubscribeRequestParams,
 )
 
-from .capabilities import capabilities_document
-from .errors import NotFound, TaskLinkError
-from .models import NORMALIZED_STATUSES
-from .service import TaskLink
+from ..capabilities import capabilities_document
+from ..errors import NotFound, TaskLinkError
+from ..models import NORMALIZED_STATUSES
+from ..service import TaskLink
+from .sdk import LOG_LEVEL_KEY, add_request_handler, client_log, connection_state
+from .tools import ALL_TOOLS
 
-LOG_LEVELS: tuple[LoggingLevel, ...] = (
-    "debug",
-    "info",
-    "notice",
-    "warning",
-    "error",
-    "critical",
-    "alert",
-    "emergency",
-)
-LOG_LEVEL_KEY = "tasklink.log_level"
-#: tools whose one call may read several vendor pages, and the operation that decides the vendor
-PAGED_TOOLS = {"list_tasks": "list_tasks", "list_intakes": "list_intakes", "find_people": "find_people"}
 INTAKE_STATUSES = ("DRAFT", "PENDING", "IN_PROGRESS", "BLOCKED", "COMPLETED", "DISCARDED")
 MAX_COMPLETIONS = 100
 
-PageReporter = Callable[[], Awaitable[None]]
-_page_reporter: contextvars.ContextVar[PageReporter | None] = contextvars.ContextVar("page_reporter", default=None)
 
-
-def register_protocol(server: MCPServer) -> None:
+def register_protocol(server: MCPServer, tl: TaskLink) -> None:
     """Install every handler below on a server built by `build_server`."""
 
-    tl = server.tasklink  # type: ignore[attr-defined]
-    assert isinstance(tl, TaskLink)
     _register_logging(server)
     _register_subscriptions(server)
     _register_resources(server, tl)
     _register_prompts(server)
     _register_completions(server, tl)
-    server.middleware.append(_progress_middleware(tl))
+    server.middleware.append(_after_tool_calls())
 
 
 # -- logging ------------------------------------------------------------------------------
 
 
-def _connection_state(session: Any) -> dict[str, Any] | None:
-    # per-connection scratch space the SDK keeps for each client (one per handshake session)
-    state = getattr(getattr(session, "_connection", None), "state", None)
-    return state if isinstance(state, dict) else None
-
-
 def _register_logging(server: MCPServer) -> None:
     async def set_level(ctx: Any, params: SetLevelRequestParams) -> EmptyResult:
-        state = _connection_state(ctx.session)
+        state = connection_state(ctx.session)
         if state is not None:
             state[LOG_LEVEL_KEY] = params.level
         return EmptyResult()
 
-    server._lowlevel_server.add_request_handler("logging/setLevel", SetLevelRequestParams, set_level)
-
-
-async def client_log(session: Any, level: LoggingLevel, message: str) -> None:
-    """Send one log line to the client if it asked for this level (handshake) or opted in (2026-07-28)."""
-
-    state = _connection_state(session)
-    wanted = state.get(LOG_LEVEL_KEY) if state is not None else None
-    modern = getattr(session, "protocol_version", "") >= "2026"
-    if not modern and (wanted is None or LOG_LEVELS.index(level) < LOG_LEVELS.index(wanted)):
-        return
-    with contextlib.suppress(Exception), warnings.catch_warnings():  # logging must never fail the call
-        # deprecated in 2026-07-28 (SEP-2577) but still what handshake-era clients read
-        warnings.simplefilter("ignore", MCPDeprecationWarning)
-        await session.send_log_message(level, message, logger="tasklink")
+    add_request_handler(server, "logging/setLevel", SetLevelRequestParams, set_level)
 
 
 # -- resource subscriptions (handshake era; 2026-07-28 clients use subscriptions/listen) ---
 
 SUBSCRIPTIONS_KEY = "tasklink.subscriptions"
-#: tools that change the resource named by their arguments
-CHANGES = {
-    "update_intake": "intake",
-    "update_intake_assignees": "intake",
-    "delete_intake": "intake",
-    "create_task": "intake",
-    "update_task": "task",
-    "delete_task": "task",
-}
+#: tools that change the resource named by their arguments (from each tool's spec)
+CHANGES = {spec.name: spec.changes for spec in ALL_TOOLS if spec.changes}
 
 
 def _subscriptions(session: Any) -> set[str]:
-    state = _connection_state(session)
+    state = connection_state(session)
     if state is None:
         return set()
     found = state.setdefault(SUBSCRIPTIONS_KEY, set())
@@ -141,8 +93,8 @@ def _register_subscriptions(server: MCPServer) -> None:
         _subscriptions(ctx.session).discard(str(params.uri))
         return EmptyResult()
 
-    server._lowlevel_server.add_request_handler("resources/subscribe", SubscribeRequestParams, subscribe)
-    server._lowlevel_server.add_request_handler("resources/unsubscribe", UnsubscribeRequestParams, unsubscribe)
+    add_request_handler(server, "resources/subscribe", SubscribeRequestParams, subscribe)
+    add_request_handler(server, "resources/unsubscribe", UnsubscribeRequestParams, unsubscribe)
 
 
 def changed_resource(tool: str, arguments: Mapping[str, Any]) -> str | None:
@@ -316,32 +268,7 @@ def _register_completions(server: MCPServer, tl: TaskLink) -> None:
     server.completion()(complete)  # type: ignore[no-untyped-call]
 
 
-# -- progress on multi-page lists ---------------------------------------------------------
-
-
-async def _count_page(response: httpx2.Response) -> None:
-    reporter = _page_reporter.get()
-    if reporter is not None and response.request.method == "GET" and response.status_code < 300:
-        await reporter()
-
-
-async def _watch_pages(tl: TaskLink, vendor: str, operation: str) -> bool:
-    """Hook the vendor's HTTP client so each page read can be reported; False if not applicable."""
-
-    rt = tl.vendors.runtimes.get(vendor)
-    if rt is None or not rt.manifest.operation(operation).supported:
-        return False  # the guardrail refuses it without any request; nothing to report
-    try:
-        await tl.vendors.adapter(vendor)
-    except TaskLinkError:
-        return False
-    client = rt.client
-    if client is None:
-        return False
-    hooks = client.event_hooks["response"]
-    if _count_page not in hooks:
-        client.event_hooks = {**client.event_hooks, "response": [*hooks, _count_page]}
-    return True
+# -- after each tool call -----------------------------------------------------------------
 
 
 def _is_error(result: Any) -> bool:
@@ -350,43 +277,19 @@ def _is_error(result: Any) -> bool:
     return bool(getattr(result, "is_error", False))
 
 
-def _progress_middleware(tl: TaskLink) -> ServerMiddleware[Any]:
-    async def report_pages(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+def _after_tool_calls() -> ServerMiddleware[Any]:
+    """A failed call is logged to the client; a successful write notifies subscribers of what it changed."""
+
+    async def after(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         params = ctx.params or {}
         tool = params.get("name")
         if ctx.method != "tools/call" or not isinstance(tool, str):
             return await call_next(ctx)
-        token = None
-        if tool in PAGED_TOOLS:
-            arguments = params.get("arguments") or {}
-            try:
-                vendor = tl.intake_vendor() if tool == "list_intakes" else arguments.get("vendor")
-            except TaskLinkError:
-                vendor = None
-            if isinstance(vendor, str) and await _watch_pages(tl, vendor, PAGED_TOOLS[tool]):
-                token = _page_reporter.set(_page_counter(ctx.session, tool, tl.vendors.runtimes[vendor].manifest.title))
-        try:
-            result = await call_next(ctx)
-        finally:
-            if token is not None:
-                _page_reporter.reset(token)
+        result = await call_next(ctx)
         if _is_error(result):
             await client_log(ctx.session, "warning", f"{tool} returned an error")
         else:
             await notify_changed(ctx.session, tool, params.get("arguments") or {})
         return result
 
-    return report_pages
-
-
-def _page_counter(session: Any, tool: str, title: str) -> PageReporter:
-    pages = 0
-
-    async def page_read() -> None:
-        nonlocal pages
-        pages += 1
-        # a no-op unless the caller asked for progress
-        await session.report_progress(pages, None, f"read page {pages} from {title}")
-        await client_log(session, "debug", f"{tool}: read page {pages} from {title}")
-
-    return page_read
+    return after

@@ -34,8 +34,10 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from .errors import ConfigurationError
-from .settings import TaskLinkSettings, split_names
+from ..errors import ConfigurationError
+from ..settings import TaskLinkSettings, split_names
+from .sdk import set_token_verifier
+from .server import TaskLinkServer
 
 MCP_PATH = "/mcp"
 MIN_TOKEN_LENGTH = 16
@@ -287,7 +289,7 @@ async def health(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
-def http_app(server: MCPServer, options: HttpOptions, http: HttpSettings | None = None) -> Starlette:
+def http_app(server: TaskLinkServer, options: HttpOptions, http: HttpSettings | None = None) -> Starlette:
     """The ASGI app for `tasklink serve --http`; raises ConfigurationError when it would be unsafe."""
 
     http = http or HttpSettings()
@@ -296,9 +298,8 @@ def http_app(server: MCPServer, options: HttpOptions, http: HttpSettings | None 
     if auth is not None:
         verifier, auth_settings = auth
         server.settings.auth = auth_settings
-        server._token_verifier = verifier
-    tl = server.tasklink  # type: ignore[attr-defined]
-    share_request_state(server, request_state_key(tl.settings))
+        set_token_verifier(server, verifier)
+    share_request_state(server, request_state_key(server.service.settings))
     server.custom_route("/health", methods=["GET"], include_in_schema=False)(health)
     return server.streamable_http_app(
         streamable_http_path=MCP_PATH,

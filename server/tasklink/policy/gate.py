@@ -1,0 +1,263 @@
+"""The write gate: every vendor write passes here once — idempotency key, ledger, send or describe, audit.
+
+    result = await gate.write(call, prepare)      # sends the plan
+    preview = await gate.describe(call, prepare)  # describes it; nothing is sent
+
+`prepare` runs the call's checks and returns the adapter's `WritePlan` (planning validates and
+may read, never writes). The gate owns the idempotency key: it takes the caller's or mints one
+for every write, claims it in the ledger before the plan is made, and hands it to the HTTP layer,
+which attaches it for vendors that honour keys. A repeat with the same key and arguments returns
+the stored result (marked `replayed`), with different arguments is refused, while the first is
+still running waits for it, and after an unknown outcome is refused — unless the vendor itself
+deduplicates by that key. Every write, replay, dry run and refusal is audited.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import anyio
+from pydantic import BaseModel, Field
+
+from ..errors import InProgress, InvalidInput, OutcomeUnknown, TaskLinkError, VendorError
+from ..models import DryRunReport, ResolvedPerson
+from ..vendors._http import VendorHttp, WritePlan
+from .ledger import AuditLog, IdempotencyLedger, digest
+
+R = TypeVar("R", bound=BaseModel)
+
+
+@dataclass
+class CallInfo:
+    """Who is calling; set by the front end (MCP tool boundary, CLI) for the audit log."""
+
+    transport: str = "python"
+    client: str | None = None
+    tool: str | None = None
+
+
+call_info: ContextVar[CallInfo] = ContextVar("tasklink_call_info", default=CallInfo())  # noqa: B039 - frozen default
+
+
+@dataclass(frozen=True)
+class WriteOptions:
+    """How one write should run: the caller's idempotency key, the duplicate override."""
+
+    idempotency_key: str | None = None
+    allow_duplicate: bool = False
+
+
+NO_OPTIONS = WriteOptions()
+
+
+@dataclass
+class WriteCall:
+    """One logical write as the audit and the ledger see it."""
+
+    operation: str
+    vendor: str
+    arguments: dict[str, Any]
+    target: str | None = None
+    #: the caller's key; when None the gate mints one
+    idempotency_key: str | None = None
+    #: the vendor deduplicates by the key itself, so an unknown outcome may be retried with it
+    vendor_dedupes: bool = False
+
+
+@dataclass
+class Prepared(Generic[R]):
+    """A write ready to go: the plan, where it goes, and how its answer becomes the call's result."""
+
+    http: VendorHttp
+    plan: WritePlan[Any]
+    finish: Callable[[Any], R]
+    #: what a dry run's verdict adds to "allowed" (a read it needed, a check it skipped)
+    notes: list[str] = field(default_factory=list)
+    #: the call's own warnings (due date, deprecation), shown with a preview as with a result
+    warnings: list[str] = field(default_factory=list)
+    resolved: list[ResolvedPerson] = field(default_factory=list)
+    #: the longest key the vendor takes (None: keys are not sent)
+    key_max_length: int | None = None
+
+
+Prepare = Callable[[bool], Awaitable[Prepared[R]]]
+
+
+class WritePreview(BaseModel):
+    """A dry run: exactly the request a real call would send, and the guardrails' verdict. Nothing was sent."""
+
+    vendor: str
+    operation: str
+    target: str | None = None
+    request: DryRunReport
+    warnings: list[str] = Field(default_factory=list)
+    resolved: list[ResolvedPerson] = Field(default_factory=list)
+
+
+def mint_key() -> str:
+    return str(uuid.uuid4())
+
+
+class WriteGate:
+    def __init__(
+        self,
+        ledger: IdempotencyLedger,
+        audit: AuditLog,
+        *,
+        wait_timeout: float = 60.0,
+        poll_interval: float = 0.02,
+    ) -> None:
+        self.ledger = ledger
+        self.audit = audit
+        self.wait_timeout = wait_timeout
+        self.poll_interval = poll_interval
+
+    # -- audit ----------------------------------------------------------------------------
+
+    def record(self, call: WriteCall, outcome: str, *, target: str | None = None, detail: str | None = None,
+               request_id: str | None = None) -> None:  # fmt: skip
+        info = call_info.get()
+        self.audit.record(
+            transport=info.transport,
+            client=info.client,
+            tool=info.tool or call.operation,
+            vendor=call.vendor,
+            target=target or call.target,
+            args_digest=digest(call.arguments),
+            idempotency_key=call.idempotency_key,
+            outcome=outcome,
+            detail=detail,
+            vendor_request_id=request_id,
+            arguments=call.arguments,
+        )
+
+    def refuse(self, call: WriteCall, exc: TaskLinkError) -> None:
+        request_id = exc.request_id if isinstance(exc, VendorError) else None
+        outcome = "unknown" if isinstance(exc, OutcomeUnknown) else f"refused:{type(exc).__name__}"
+        self.record(call, outcome, detail=exc.message[:300], request_id=request_id)
+
+    # -- the two ways through -------------------------------------------------------------
+
+    async def describe(self, call: WriteCall, prepare: Prepare[R]) -> WritePreview:
+        """Plan the write and describe it; nothing is sent and the key is not claimed."""
+
+        try:
+            prepared = await prepare(True)
+            key = self._key(call, prepared)
+        except TaskLinkError as exc:
+            self.refuse(call, exc)
+            raise
+        request = dataclasses.replace(prepared.plan.request, idempotency_key=key)
+        report = prepared.http.describe(request)
+        report.verdict = "; ".join(["allowed", *prepared.notes])
+        self.record(call, "dry_run")
+        return WritePreview(
+            vendor=call.vendor,
+            operation=call.operation,
+            target=call.target,
+            request=report,
+            warnings=[*prepared.plan.warnings, *prepared.warnings],
+            resolved=prepared.resolved,
+        )
+
+    async def write(self, call: WriteCall, prepare: Prepare[R], result_type: type[R]) -> R:
+        if call.idempotency_key is None:
+            call = dataclasses.replace(call, idempotency_key=mint_key())
+        key = call.idempotency_key
+        assert key is not None
+        replay = await self._claim(call, key, result_type)
+        if replay is not None:
+            return replay
+        try:
+            prepared = await prepare(False)
+            self._key(call, prepared)
+            answer = await prepared.http.execute(dataclasses.replace(prepared.plan, request=self._keyed(prepared, key)))
+            result = prepared.finish(answer)
+        except OutcomeUnknown as exc:
+            self.ledger.mark_unknown(key, exc.message)
+            self.refuse(call, exc)
+            raise
+        except TaskLinkError as exc:
+            self.ledger.release(key)
+            self.refuse(call, exc)
+            raise
+        except BaseException:
+            # a bug or a cancelled call after the request may have gone out: never claim it did not happen
+            self.ledger.mark_unknown(key, "the call was interrupted after it may have reached the vendor")
+            self.record(call, "unknown", detail="interrupted")
+            raise
+        self.ledger.settle(key, result.model_dump_json())
+        self.record(call, "ok", target=_target_of(result))
+        return result
+
+    # -- keys -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _keyed(prepared: Prepared[Any], key: str) -> Any:
+        return dataclasses.replace(prepared.plan.request, idempotency_key=key)
+
+    @staticmethod
+    def _key(call: WriteCall, prepared: Prepared[Any]) -> str:
+        key = call.idempotency_key or mint_key()
+        limit = prepared.key_max_length
+        if limit is not None and len(key) > limit:
+            raise InvalidInput(
+                f"{call.vendor} accepts idempotency keys of at most {limit} characters", field="idempotency_key"
+            )
+        return key
+
+    async def _claim(self, call: WriteCall, key: str, result_type: type[R]) -> R | None:
+        """Claim `key`; return a stored result to replay, or None to go ahead with the write."""
+
+        deadline = time.monotonic() + self.wait_timeout
+        while True:
+            claim = self.ledger.claim(key, call.operation, call.vendor, digest(call.arguments))
+            if claim.kind == "new":
+                return None
+            if claim.kind == "replay":
+                assert claim.result is not None
+                result = result_type.model_validate_json(claim.result)
+                if hasattr(result, "replayed"):
+                    result.replayed = True
+                self.record(call, "replay", target=_target_of(result))
+                return result
+            if claim.kind == "unknown" and call.vendor_dedupes:
+                self.ledger.retake(key)
+                return None
+            if claim.kind != "in_flight" or time.monotonic() >= deadline:
+                refusal = _claim_refusal(call, key, claim.kind, claim.operation, claim.vendor, claim.message)
+                self.refuse(call, refusal)
+                raise refusal
+            await anyio.sleep(self.poll_interval)
+
+
+def _claim_refusal(
+    call: WriteCall, key: str, kind: str, operation: str, vendor: str, message: str | None
+) -> TaskLinkError:
+    if kind == "conflict":
+        return InvalidInput(
+            f"idempotency_key {key!r} was already used for {operation} on {vendor} with different arguments",
+            field="idempotency_key",
+            hint="use a new key for a different call, or repeat the original arguments exactly",
+        )
+    if kind == "unknown":
+        return OutcomeUnknown(
+            f"An earlier {call.operation} with idempotency_key {key!r} has an unknown outcome "
+            f"({message}); tasklink will not send it again",
+            how_to_check=f"look for the record in {call.vendor} (list or get) and continue from what you find",
+        )
+    return InProgress(f"A call with idempotency_key {key!r} is still in progress")
+
+
+def _target_of(result: BaseModel) -> str | None:
+    for name in ("id", "target"):
+        value = getattr(result, name, None)
+        if value not in (None, "", 0):
+            return str(value)
+    return None

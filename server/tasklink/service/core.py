@@ -1,0 +1,147 @@
+"""What every resource service shares: settings, vendors, the write gate, and the one checkpoint per call.
+
+`checkpoint(vendor, operation)` runs capability, deprecation and sunset once, before any I/O, and
+returns a `Bound`: the manifest, adapter and settings the rest of the call uses, and the warnings
+the call's result carries.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from ..errors import TaskLinkError
+from ..manifests import VendorManifest
+from ..models import Due, is_past, parse_due
+from ..policy.capabilities import require_supported
+from ..policy.confirmation import ConfirmTokens
+from ..policy.deprecations import deprecation_warnings
+from ..policy.gate import Prepared, WriteCall, WriteGate, WriteOptions
+from ..policy.ledger import AuditLog, IdempotencyLedger, StateDB
+from ..settings import TaskLinkSettings
+from ..vendors._http import VendorHttp, WritePlan
+from ..vendors.base import VendorAdapter, VendorSettings
+from ..vendors.registry import Vendors
+
+OnRead = Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Bound:
+    """One call's vendor, checked: everything after the checkpoint reads from here."""
+
+    vendor: str
+    manifest: VendorManifest
+    adapter: VendorAdapter[Any]
+    settings: VendorSettings
+    #: deprecation warnings for the vendor's current settings, computed once per call
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def http(self) -> VendorHttp:
+        return self.adapter.http
+
+    @property
+    def title(self) -> str:
+        return self.manifest.title
+
+    def prepared(self, plan: WritePlan[Any], finish: Callable[[Any], Any], **kw: Any) -> Prepared[Any]:
+        """A write ready for the gate, sent through this vendor's HTTP client."""
+
+        limit = self.manifest.limits.get("idempotency_key_max_length") if self.manifest.idempotency_keys else None
+        return Prepared(http=self.http, plan=plan, finish=finish, key_max_length=limit, **kw)
+
+
+class Core:
+    def __init__(
+        self, settings: TaskLinkSettings, vendors: Vendors | None = None, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.settings = settings
+        self.vendors = vendors or Vendors.configure(settings)
+        self.clock = clock
+        secret = settings.confirm_secret.get_secret_value() if settings.confirm_secret else None
+        self.tokens = ConfirmTokens.from_secret_or_file(secret, settings.state_path("confirm.key"), clock=clock)
+        state = StateDB(settings.state_path("state.sqlite3"))
+        self.ledger = IdempotencyLedger(
+            state,
+            ttl_seconds=settings.idempotency_ttl_hours * 3600,
+            stale_after=settings.call_deadline + 30,
+            clock=clock,
+        )
+        self.audit = AuditLog(state, clock=clock, full=settings.audit_full)
+        self.gate = WriteGate(self.ledger, self.audit, wait_timeout=settings.call_deadline)
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
+
+    def parse_due(self, value: str | None, field: str = "due") -> Due | None:
+        return parse_due(value, tz=self.settings.timezone, field=field)
+
+    def due_warnings(self, due: Due | None) -> list[str]:
+        if due is not None and is_past(due.instant, self.now()):
+            return [f"The due date {due.iso()} is in the past."]
+        return []
+
+    async def checkpoint(
+        self, vendor: str, operation: str, *, also: tuple[str, ...] = (), on_read: OnRead | None = None
+    ) -> Bound:
+        """Capability (of `operation` and any `also`), deprecation and sunset, once; then the adapter."""
+
+        rt = self.vendors.runtime(vendor)
+        for name in (operation, *also):
+            require_supported(rt.manifest, name)
+        warnings = deprecation_warnings(rt.manifest, rt.settings, self.now().date())
+        adapter = await self.vendors.adapter(vendor)
+        if on_read is not None:
+            adapter = adapter.observed(on_read)
+        return Bound(vendor=vendor, manifest=rt.manifest, adapter=adapter, settings=rt.settings, warnings=warnings)
+
+    def write_call(
+        self,
+        operation: str,
+        vendor: str,
+        arguments: BaseModel | dict[str, Any],
+        target: str | None,
+        opts: WriteOptions,
+    ) -> WriteCall:
+        args = (
+            arguments.model_dump(mode="json", exclude_defaults=True) if isinstance(arguments, BaseModel) else arguments
+        )
+        runtime = self.vendors.runtimes.get(vendor)
+        return WriteCall(
+            operation=operation,
+            vendor=vendor,
+            arguments=args,
+            target=target,
+            idempotency_key=opts.idempotency_key,
+            vendor_dedupes=runtime is not None and runtime.manifest.idempotency_keys,
+        )
+
+    async def refusing(self, call: WriteCall, step: Awaitable[Bound]) -> Bound:
+        """A checkpoint outside the gate (a delete's confirmation preview), auditing a refusal."""
+
+        try:
+            return await step
+        except TaskLinkError as exc:
+            self.gate.refuse(call, exc)
+            raise
+
+    def recent(self, created_at: str | None) -> bool:
+        """Created within TASKLINK_DUPLICATE_WINDOW_DAYS (an unreadable date counts as recent)."""
+
+        if not created_at:
+            return True
+        try:
+            when = datetime.fromisoformat(created_at.replace("Z", "+00:00"))
+        except ValueError:
+            return True
+        return (self.now() - when).days < self.settings.duplicate_window_days
+
+
+def same_title(a: str, b: str) -> bool:
+    return " ".join(a.casefold().split()) == " ".join(b.casefold().split())

@@ -1,0 +1,259 @@
+"""Legal intakes (SpotDraft): create, read, list, update, assign, delete — through the checkpoint and the gate."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from ..errors import InvalidInput, PossibleDuplicate, TaskLinkError
+from ..models import (
+    CreateIntakeRequest,
+    DeleteResult,
+    Intake,
+    IntakeAssigneeInput,
+    IntakePage,
+    ListIntakesRequest,
+    UpdateIntakeRequest,
+)
+from ..policy.gate import NO_OPTIONS, Prepare, Prepared, WriteCall, WriteOptions, WritePreview
+from .core import Bound, Core, OnRead, same_title
+from .people import People
+from .tasks import SKIPPED_DUPLICATE_CHECK, verify_confirmation
+from .vendors import VendorCatalogue
+
+OPEN_INTAKE_STATUSES = ("DRAFT", "PENDING", "IN_PROGRESS", "BLOCKED")
+AssigneeMode = Literal["replace", "add", "remove"]
+
+
+class Intakes:
+    def __init__(self, core: Core, people: People, vendors: VendorCatalogue) -> None:
+        self.core = core
+        self.people = people
+        self.vendors = vendors
+
+    async def _checkpoint(self, operation: str, *, on_read: OnRead | None = None) -> Bound:
+        return await self.core.checkpoint(self.vendors.intake_vendor(), operation, on_read=on_read)
+
+    # -- reads ----------------------------------------------------------------------------
+
+    async def get(self, intake_id: int) -> Intake:
+        return await (await self._checkpoint("get_intake")).adapter.get_intake(intake_id)
+
+    async def list_page(self, req: ListIntakesRequest, *, on_page: OnRead | None = None) -> IntakePage:
+        return await (await self._checkpoint("list_intakes", on_read=on_page)).adapter.list_intakes(req)
+
+    # -- create ---------------------------------------------------------------------------
+
+    def _create(self, req: CreateIntakeRequest, opts: WriteOptions) -> tuple[WriteCall, Prepare[Intake]]:
+        vendor = self.vendors.intake_vendor()
+        people = self.people.resolver(vendor)
+
+        async def prepare(dry_run: bool) -> Prepared[Intake]:
+            bound = await self._checkpoint("create_intake")
+            resolved_req = req.model_copy(update={"assignees": await people.participants(req.assignees)})
+            _reject_duplicate_participants(resolved_req.assignees)
+            plan = await bound.adapter.plan_create_intake(resolved_req)
+            checked: list[str] = []
+            if not dry_run and not opts.allow_duplicate:
+                checked = await self._refuse_duplicate(bound, resolved_req)
+            warnings = self.core.due_warnings(req.due)
+
+            def finish(intake: Intake) -> Intake:
+                intake.warnings.extend(warnings + checked)
+                intake.resolved = people.resolved
+                return intake
+
+            notes = [n for n in (people.note(), SKIPPED_DUPLICATE_CHECK) if n]
+            return bound.prepared(plan, finish, notes=notes, warnings=warnings, resolved=people.resolved)
+
+        return self.core.write_call("create_intake", vendor, req, None, opts), prepare
+
+    async def create(self, req: CreateIntakeRequest, opts: WriteOptions = NO_OPTIONS) -> Intake:
+        call, prepare = self._create(req, opts)
+        return await self.core.gate.write(call, prepare, Intake)
+
+    async def dry_run_create(self, req: CreateIntakeRequest, opts: WriteOptions = NO_OPTIONS) -> WritePreview:
+        call, prepare = self._create(req, opts)
+        return await self.core.gate.describe(call, prepare)
+
+    async def _refuse_duplicate(self, bound: Bound, req: CreateIntakeRequest) -> list[str]:
+        """Refuse when a recent open intake has the same title; returns warnings when the check could not run."""
+
+        if not self.core.settings.duplicate_check:
+            return []
+        query = ListIntakesRequest(query=req.title, status=list(OPEN_INTAKE_STATUSES), limit=50, sort="-created_at")
+        try:
+            page = await bound.adapter.list_intakes(query)
+        except TaskLinkError as exc:
+            return [f"The duplicate check could not run ({exc.message}); created anyway."]
+        same = [i for i in page.intakes if same_title(i.title, req.title) and self.core.recent(i.created_at)]
+        if same:
+            listed = "; ".join(f"intake {i.id} '{i.title}' ({i.reference_id}, {i.status})" for i in same[:5])
+            raise PossibleDuplicate(f"An open SpotDraft intake with this title already exists: {listed}")
+        return []
+
+    # -- update ---------------------------------------------------------------------------
+
+    def _update(self, req: UpdateIntakeRequest, opts: WriteOptions) -> tuple[WriteCall, Prepare[Intake]]:
+        async def prepare(dry_run: bool) -> Prepared[Intake]:
+            bound = await self._checkpoint("update_intake")
+            plan = await bound.adapter.plan_update_intake(req)
+            warnings = self.core.due_warnings(req.due)
+
+            def finish(intake: Intake) -> Intake:
+                intake.warnings.extend(warnings)
+                return intake
+
+            return bound.prepared(plan, finish, warnings=warnings)
+
+        call = self.core.write_call("update_intake", self.vendors.intake_vendor(), req, str(req.intake_id), opts)
+        return call, prepare
+
+    async def update(self, req: UpdateIntakeRequest, opts: WriteOptions = NO_OPTIONS) -> Intake:
+        call, prepare = self._update(req, opts)
+        return await self.core.gate.write(call, prepare, Intake)
+
+    async def dry_run_update(self, req: UpdateIntakeRequest, opts: WriteOptions = NO_OPTIONS) -> WritePreview:
+        call, prepare = self._update(req, opts)
+        return await self.core.gate.describe(call, prepare)
+
+    # -- assignees ------------------------------------------------------------------------
+
+    def _assign(
+        self, intake_id: int, assignees: list[IntakeAssigneeInput], mode: AssigneeMode, opts: WriteOptions
+    ) -> tuple[WriteCall, Prepare[Intake]]:
+        """SpotDraft's PATCH replaces the whole participant set, so `add` and `remove` read the current
+        set first and send the merged list — nobody is dropped by accident. (That read also happens in
+        a dry run: the exact body depends on it.)"""
+
+        vendor = self.vendors.intake_vendor()
+        # removing someone who has since been deactivated is allowed
+        people = self.people.resolver(vendor, active_only=mode != "remove")
+
+        async def prepare(dry_run: bool) -> Prepared[Intake]:
+            bound = await self._checkpoint("update_intake_assignees")
+            given = await people.participants(assignees)
+            _reject_duplicate_participants(given)
+            desired, warnings = given, list[str]()
+            if mode != "replace":
+                current = await bound.adapter.get_intake(intake_id)
+                desired, warnings = _merge(current, given, mode)
+            plan = await bound.adapter.plan_set_intake_participants(intake_id, desired)
+            plan.warnings.extend(warnings)
+
+            def finish(intake: Intake) -> Intake:
+                intake.resolved = people.resolved
+                return intake
+
+            notes = [people.note()] if people.resolved else []
+            return bound.prepared(plan, finish, notes=notes, resolved=people.resolved)
+
+        arguments = {"intake_id": intake_id, "mode": mode, "assignees": [a.model_dump() for a in assignees]}
+        return self.core.write_call("update_intake_assignees", vendor, arguments, str(intake_id), opts), prepare
+
+    async def update_assignees(
+        self,
+        intake_id: int,
+        assignees: list[IntakeAssigneeInput],
+        mode: AssigneeMode = "replace",
+        opts: WriteOptions = NO_OPTIONS,
+    ) -> Intake:
+        """Set, add to, or remove from an intake's assignees and collaborators."""
+
+        call, prepare = self._assign(intake_id, assignees, mode, opts)
+        return await self.core.gate.write(call, prepare, Intake)
+
+    async def dry_run_update_assignees(
+        self,
+        intake_id: int,
+        assignees: list[IntakeAssigneeInput],
+        mode: AssigneeMode = "replace",
+        opts: WriteOptions = NO_OPTIONS,
+    ) -> WritePreview:
+        call, prepare = self._assign(intake_id, assignees, mode, opts)
+        return await self.core.gate.describe(call, prepare)
+
+    # -- delete ---------------------------------------------------------------------------
+
+    async def preview_delete(self, intake_id: int) -> DeleteResult:
+        """What a delete would remove, and the confirm_token that allows it; nothing is deleted."""
+
+        vendor = self.vendors.intake_vendor()
+        call = self.core.write_call("delete_intake", vendor, {"intake_id": intake_id}, str(intake_id), NO_OPTIONS)
+        bound = await self.core.refusing(call, self._checkpoint("delete_intake"))
+        intake = await bound.adapter.get_intake(intake_id)
+        return DeleteResult(
+            vendor=vendor,
+            target=f"intake {intake_id}",
+            deleted=False,
+            message=(
+                f"Nothing was deleted. This would delete SpotDraft intake {intake_id} "
+                f"'{intake.title}' ({intake.reference_id}, {len(intake.tasks)} task(s)); SpotDraft has no restore. "
+                "Ask the user; if they agree, call delete_intake again with confirm=true and this confirm_token."
+            ),
+            confirm_token=self.core.tokens.issue("delete_intake", vendor, str(intake_id)),
+            preview=intake.model_dump(include={"id", "title", "status", "priority", "reference_id", "due_date"}),
+        )
+
+    def _delete(
+        self, intake_id: int, confirm_token: str | None, elicited: bool, opts: WriteOptions
+    ) -> tuple[WriteCall, Prepare[DeleteResult]]:
+        vendor = self.vendors.intake_vendor()
+
+        async def prepare(dry_run: bool) -> Prepared[DeleteResult]:
+            bound = await self._checkpoint("delete_intake")
+            title = ""
+            if not dry_run:
+                verify_confirmation(self.core, "delete_intake", vendor, str(intake_id), confirm_token, elicited)
+                title = (await bound.adapter.get_intake(intake_id)).title  # re-check the target just before deleting
+            plan = await bound.adapter.plan_delete_intake(intake_id)
+
+            def finish(_: None) -> DeleteResult:
+                return DeleteResult(
+                    vendor=vendor,
+                    target=f"intake {intake_id}",
+                    deleted=True,
+                    message=f"Deleted SpotDraft intake {intake_id} '{title}' (soft delete; no public restore).",
+                )
+
+            return bound.prepared(plan, finish)
+
+        call = self.core.write_call("delete_intake", vendor, {"intake_id": intake_id}, str(intake_id), opts)
+        return call, prepare
+
+    async def delete(
+        self, intake_id: int, *, confirm_token: str | None, elicited: bool = False, opts: WriteOptions = NO_OPTIONS
+    ) -> DeleteResult:
+        """Delete after confirmation: a valid token from a preview, or an accepted elicitation."""
+
+        call, prepare = self._delete(intake_id, confirm_token, elicited, opts)
+        return await self.core.gate.write(call, prepare, DeleteResult)
+
+    async def dry_run_delete(self, intake_id: int, opts: WriteOptions = NO_OPTIONS) -> WritePreview:
+        call, prepare = self._delete(intake_id, None, False, opts)
+        return await self.core.gate.describe(call, prepare)
+
+
+def _merge(
+    current: Intake, given: list[IntakeAssigneeInput], mode: AssigneeMode
+) -> tuple[list[IntakeAssigneeInput], list[str]]:
+    """The participant list after adding or removing `given`, and what could not be removed."""
+
+    rows = [IntakeAssigneeInput(user_id=p.user_id, role=p.role) for p in [*current.assignees, *current.collaborators]]
+    by_id = {a.user_id: a for a in given}
+    if mode == "add":
+        return [by_id.pop(r.user_id, r) for r in rows] + list(by_id.values()), []
+    on_intake = {r.user_id for r in rows}
+    missing = sorted(set(by_id) - on_intake)
+    warnings = [f"Not on the intake, nothing to remove: {', '.join(missing)}."] if missing else []
+    return [r for r in rows if r.user_id not in by_id], warnings
+
+
+def _reject_duplicate_participants(assignees: list[IntakeAssigneeInput]) -> None:
+    seen: set[str] = set()
+    for n, a in enumerate(assignees):
+        if a.user_id in seen:
+            raise InvalidInput(
+                f"user {a.user_id} appears twice; each person is either assigned_to or collaborator",
+                field=f"assignees[{n}].user_id",
+            )
+        seen.add(a.user_id)

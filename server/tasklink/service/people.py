@@ -1,0 +1,41 @@
+"""People: `find_people`, and the resolver that turns a write's assignee names or emails into ids."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from ..models import Person
+from ..people import LOOKUP_LIMIT, PeopleResolver
+from .core import Core, OnRead
+
+HOW_TO_ASSIGN = (
+    "Pass a person's `id` as the assignee: create_task/update_task assignees=[id]; create_intake/"
+    'update_intake_assignees assignees=[{"user_id": id}]. A name or email works too when it matches exactly one '
+    "active person; inactive people cannot be assigned."
+)
+
+
+class FoundPeople(BaseModel):
+    vendor: str
+    query: str
+    people: list[Person] = Field(description="Candidates: id (the value to assign), name, email, title, active.")
+    how_to_assign: str = Field(HOW_TO_ASSIGN, description="Where each person's id goes in the write tools.")
+    warnings: list[str] = Field(default_factory=list)
+
+
+class People:
+    def __init__(self, core: Core) -> None:
+        self.core = core
+
+    async def find(self, vendor: str, query: str, limit: int = 10, *, on_page: OnRead | None = None) -> FoundPeople:
+        bound = await self.core.checkpoint(vendor, "find_people", on_read=on_page)
+        people = await bound.adapter.find_people(query, limit)
+        return FoundPeople(vendor=vendor, query=query, people=people, warnings=bound.warnings)
+
+    def resolver(self, vendor: str, *, active_only: bool = True) -> PeopleResolver:
+        """Turns the assignees of one write given by name or email into ids (see people.py)."""
+
+        async def lookup(query: str) -> list[Person]:
+            return (await self.find(vendor, query, LOOKUP_LIMIT)).people
+
+        return PeopleResolver(self.core.vendors.runtime(vendor).manifest, lookup, active_only=active_only)

@@ -1,0 +1,199 @@
+"""Tasks in every vendor: create, read, list, update, delete — each through one checkpoint and the write gate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import InvalidInput, PossibleDuplicate, TaskLinkError
+from ..models import CreateTaskRequest, DeleteResult, ListTasksRequest, Task, TaskPage, UpdateTaskRequest
+from ..policy.gate import NO_OPTIONS, Prepared, WriteCall, WriteOptions, WritePreview
+from .core import Bound, Core, OnRead, same_title
+from .people import People
+
+SKIPPED_DUPLICATE_CHECK = "the duplicate check needs a vendor read and is skipped in a dry run"
+
+
+class Tasks:
+    def __init__(self, core: Core, people: People) -> None:
+        self.core = core
+        self.people = people
+
+    # -- reads ----------------------------------------------------------------------------
+
+    async def get(self, vendor: str, task_id: str) -> Task:
+        bound = await self.core.checkpoint(vendor, "get_task")
+        task = await bound.adapter.get_task(task_id)
+        task.warnings.extend(bound.warnings)
+        return task
+
+    async def list_page(self, req: ListTasksRequest, *, on_page: OnRead | None = None) -> TaskPage:
+        bound = await self.core.checkpoint(req.vendor, "list_tasks", on_read=on_page)
+        page = await bound.adapter.list_tasks(req)
+        page.warnings.extend(bound.warnings)
+        return page
+
+    # -- create ---------------------------------------------------------------------------
+
+    def _create(self, req: CreateTaskRequest, opts: WriteOptions) -> tuple[WriteCall, Any]:
+        people = self.people.resolver(req.vendor)
+
+        async def prepare(dry_run: bool) -> Prepared[Task]:
+            bound = await self.core.checkpoint(req.vendor, "create_task")
+            resolved_req = req.model_copy(update={"assignees": await people.refs(req.assignees)})
+            plan = await bound.adapter.plan_create_task(resolved_req)
+            checked: list[str] = []
+            if not dry_run and not opts.allow_duplicate:
+                checked = await self._refuse_duplicate(bound, resolved_req)
+            warnings = self.core.due_warnings(req.due)
+
+            def finish(task: Task) -> Task:
+                task.warnings.extend(warnings + checked + bound.warnings)
+                task.resolved = people.resolved
+                return task
+
+            notes = [n for n in (people.note(), SKIPPED_DUPLICATE_CHECK) if n]
+            return bound.prepared(plan, finish, notes=notes, warnings=warnings + bound.warnings,
+                                  resolved=people.resolved)  # fmt: skip
+
+        return self.core.write_call("create_task", req.vendor, req, None, opts), prepare
+
+    async def create(self, req: CreateTaskRequest, opts: WriteOptions = NO_OPTIONS) -> Task:
+        call, prepare = self._create(req, opts)
+        return await self.core.gate.write(call, prepare, Task)
+
+    async def dry_run_create(self, req: CreateTaskRequest, opts: WriteOptions = NO_OPTIONS) -> WritePreview:
+        call, prepare = self._create(req, opts)
+        return await self.core.gate.describe(call, prepare)
+
+    async def _refuse_duplicate(self, bound: Bound, req: CreateTaskRequest) -> list[str]:
+        """Refuse when the vendor already has a recent open task with this title (and assignee)."""
+
+        if not self.core.settings.duplicate_check or not bound.manifest.operation("list_tasks").supported:
+            return []
+        assignee = next((a.user_id for a in req.assignees if a.user_id), None)
+        query = ListTasksRequest(vendor=req.vendor, text=req.title, assignee=assignee, limit=25)
+        try:
+            page = await bound.adapter.list_tasks(query)
+        except TaskLinkError as exc:
+            return [f"The duplicate check could not run ({exc.message}); created anyway."]
+        same = [
+            t
+            for t in page.tasks
+            if same_title(t.title, req.title)
+            and t.status not in ("done", "cancelled")
+            and self.core.recent(t.created_at)
+        ]
+        if same:
+            listed = "; ".join(f"task {t.id} '{t.title}'" + (f" <{t.url}>" if t.url else "") for t in same[:5])
+            raise PossibleDuplicate(f"An open {bound.title} task with this title already exists: {listed}")
+        return []
+
+    # -- update ---------------------------------------------------------------------------
+
+    def _update(self, req: UpdateTaskRequest, opts: WriteOptions) -> tuple[WriteCall, Any]:
+        people = self.people.resolver(req.vendor)
+
+        async def prepare(dry_run: bool) -> Prepared[Task]:
+            also = ("reassign_task",) if req.assignees is not None else ()
+            bound = await self.core.checkpoint(req.vendor, "update_task", also=also)
+            resolved_req = req
+            if req.assignees is not None:
+                resolved_req = req.model_copy(update={"assignees": await people.refs(req.assignees)})
+            plan = await bound.adapter.plan_update_task(resolved_req)
+            warnings = self.core.due_warnings(req.due)
+
+            def finish(task: Task) -> Task:
+                task.warnings.extend(warnings + bound.warnings)
+                task.resolved = people.resolved
+                return task
+
+            notes = [people.note()] if people.resolved else []
+            return bound.prepared(plan, finish, notes=notes, warnings=warnings + bound.warnings,
+                                  resolved=people.resolved)  # fmt: skip
+
+        return self.core.write_call("update_task", req.vendor, req, req.task_id, opts), prepare
+
+    async def update(self, req: UpdateTaskRequest, opts: WriteOptions = NO_OPTIONS) -> Task:
+        call, prepare = self._update(req, opts)
+        return await self.core.gate.write(call, prepare, Task)
+
+    async def dry_run_update(self, req: UpdateTaskRequest, opts: WriteOptions = NO_OPTIONS) -> WritePreview:
+        call, prepare = self._update(req, opts)
+        return await self.core.gate.describe(call, prepare)
+
+    # -- delete ---------------------------------------------------------------------------
+
+    async def preview_delete(self, vendor: str, task_id: str) -> DeleteResult:
+        """What a delete would remove, and the confirm_token that allows it; nothing is deleted."""
+
+        call = self.core.write_call("delete_task", vendor, {"task_id": task_id}, task_id, NO_OPTIONS)
+        bound = await self.core.refusing(call, self.core.checkpoint(vendor, "delete_task"))
+        task = await bound.adapter.get_task(task_id)
+        return DeleteResult(
+            vendor=vendor,
+            target=f"task {task_id}",
+            deleted=False,
+            message=(
+                f"Nothing was deleted. This would delete {bound.title} task {task_id} '{task.title}'. "
+                "Ask the user; if they agree, call delete_task again with confirm=true and this confirm_token."
+            ),
+            confirm_token=self.core.tokens.issue("delete_task", vendor, task_id),
+            preview=task.model_dump(include={"id", "title", "status", "due", "assignees"}),
+            warnings=bound.warnings,
+        )
+
+    def _delete(
+        self, vendor: str, task_id: str, confirm_token: str | None, elicited: bool, opts: WriteOptions
+    ) -> tuple[WriteCall, Any]:
+        async def prepare(dry_run: bool) -> Prepared[DeleteResult]:
+            bound = await self.core.checkpoint(vendor, "delete_task")
+            title = ""
+            if not dry_run:
+                verify_confirmation(self.core, "delete_task", vendor, task_id, confirm_token, elicited)
+                title = (await bound.adapter.get_task(task_id)).title  # re-check the target just before deleting
+            plan = await bound.adapter.plan_delete_task(task_id)
+
+            def finish(_: None) -> DeleteResult:
+                return DeleteResult(
+                    vendor=vendor,
+                    target=f"task {task_id}",
+                    deleted=True,
+                    message=f"Deleted {bound.title} task {task_id} '{title}'.",
+                    warnings=bound.warnings,
+                )
+
+            return bound.prepared(plan, finish, warnings=bound.warnings)
+
+        return self.core.write_call("delete_task", vendor, {"task_id": task_id}, task_id, opts), prepare
+
+    async def delete(
+        self,
+        vendor: str,
+        task_id: str,
+        *,
+        confirm_token: str | None,
+        elicited: bool = False,
+        opts: WriteOptions = NO_OPTIONS,
+    ) -> DeleteResult:
+        """Delete after confirmation: a valid token from a preview, or an accepted elicitation."""
+
+        call, prepare = self._delete(vendor, task_id, confirm_token, elicited, opts)
+        return await self.core.gate.write(call, prepare, DeleteResult)
+
+    async def dry_run_delete(self, vendor: str, task_id: str, opts: WriteOptions = NO_OPTIONS) -> WritePreview:
+        call, prepare = self._delete(vendor, task_id, None, False, opts)
+        return await self.core.gate.describe(call, prepare)
+
+
+def verify_confirmation(
+    core: Core, operation: str, vendor: str, target: str, confirm_token: str | None, elicited: bool
+) -> None:
+    if elicited:
+        return
+    if not confirm_token:
+        raise InvalidInput(
+            "deleting needs the confirm_token from a preview",
+            field="confirm_token",
+            hint=f"call {operation} without confirm to get a preview and a token",
+        )
+    core.tokens.verify(confirm_token, operation, vendor, target)
