@@ -56,9 +56,11 @@ async def test_list_vendors_and_the_resource_say_the_same(client: Client) -> Non
 async def test_capabilities_carry_what_a_write_needs(client: Client) -> None:
     manifests = load_manifests()
     spotdraft = await capabilities(client, "spotdraft")
-    assert spotdraft["operations"]["create_task"]["required"] == list(
-        manifests["spotdraft"].operation("create_task").required
-    )
+    assert spotdraft["operations"]["create_task"]["required"] == manifests["spotdraft"].requirement_text("create_task")
+    assert spotdraft["operations"]["create_intake"]["required"] == [
+        "title",
+        "workflow_id (or SPOTDRAFT_INTAKE_WORKFLOW_ID)",
+    ]
     assert spotdraft["statuses"] == manifests["spotdraft"].statuses
     assert spotdraft["priorities"] == ["LOW", "MEDIUM", "HIGH"]
     assert spotdraft["limits"]["title_max_length"] == 255

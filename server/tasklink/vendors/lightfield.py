@@ -19,7 +19,7 @@ import httpx2
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from ..errors import InvalidInput, NotFound
+from ..errors import ConfigurationError, InvalidInput, NotFound
 from ..models import (
     AssigneeRef,
     CreateTaskRequest,
@@ -38,10 +38,8 @@ API_VERSION = "2026-03-01"
 DEFAULT_BASE_URL = "https://api.lightfield.app"
 TASKS = "/v1/tasks"
 MEMBERS = "/v1/members"
-PAGE_MAX = 25
 #: how many member pages find_people reads (the member list has no documented name filter)
 MEMBER_PAGES_MAX = 8
-IDEMPOTENCY_KEY_MAX = 255
 
 #: system relationships a caller may set through vendor_fields; bare slugs are custom relationships
 VENDOR_RELATIONSHIPS = ("$account", "$opportunity", "$createdBy")
@@ -157,14 +155,19 @@ class LightfieldAdapter(VendorAdapter):
 
     # -- building requests ---------------------------------------------------------------
 
-    @staticmethod
-    def _idempotency_key(given: str | None) -> str:
+    @property
+    def page_max(self) -> int:
+        return self.manifest.limits.require("list_page_max")
+
+    def _idempotency_key(self, given: str | None) -> str:
         """The caller's key, or one minted now; either way reused by every retry of this request."""
 
         key = given or str(uuid.uuid4())
-        if len(key) > IDEMPOTENCY_KEY_MAX:
+        if self.manifest.idempotency is None:
+            raise ConfigurationError("the Lightfield manifest needs its [idempotency] table")
+        if len(key) > self.manifest.idempotency.max_length:
             raise InvalidInput(
-                f"Lightfield accepts idempotency keys of at most {IDEMPOTENCY_KEY_MAX} characters",
+                f"Lightfield accepts idempotency keys of at most {self.manifest.idempotency.max_length} characters",
                 field="idempotency_key",
             )
         return key
@@ -350,8 +353,8 @@ class LightfieldAdapter(VendorAdapter):
             # One page first; then every page this call still needs, fetched at once (offset paging allows it),
             # but no more pages than totalCount says exist.
             wanted = req.limit - len(tasks)
-            pages = [(offset + n, min(PAGE_MAX, wanted - n)) for n in range(0, wanted, PAGE_MAX)]
-            pages = pages[: 1 if left is None else max(1, -(-left // PAGE_MAX))]
+            pages = [(offset + n, min(self.page_max, wanted - n)) for n in range(0, wanted, self.page_max)]
+            pages = pages[: 1 if left is None else max(1, -(-left // self.page_max))]
             results = await self._list_pages(req, pages)
             for (_, size), data in zip(pages, results, strict=True):
                 rows = data.get("data") or []
@@ -419,7 +422,7 @@ class LightfieldAdapter(VendorAdapter):
         needle = query.strip().lower()
         found: list[Person] = []
         for page in range(MEMBER_PAGES_MAX):
-            params = {"offset": str(page * PAGE_MAX), "limit": str(PAGE_MAX)}
+            params = {"offset": str(page * self.page_max), "limit": str(self.page_max)}
             members = VendorRequest("GET", MEMBERS, params=params, action="find people", category="search")
             data = await self.http.send_json(members)
             rows = data.get("data") or []
@@ -427,7 +430,7 @@ class LightfieldAdapter(VendorAdapter):
                 person = _person(row)
                 if _person_matches(person, needle):
                     found.append(person)
-            if len(rows) < PAGE_MAX or len(found) >= limit:
+            if len(rows) < self.page_max or len(found) >= limit:
                 break
         return found[:limit]
 
