@@ -13,12 +13,9 @@ from mcp.types import PromptReference
 from tasklink.manifests import load_manifests
 
 from .conftest import sandbox_of
+from .support import text_of
 
 pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")]
-
-
-def text_of(result: Any) -> str:
-    return " ".join(getattr(c, "text", "") for c in result.content)
 
 
 async def capabilities(client: Client, vendor: str) -> dict[str, Any]:
@@ -56,9 +53,11 @@ async def test_list_vendors_and_the_resource_say_the_same(client: Client) -> Non
 async def test_capabilities_carry_what_a_write_needs(client: Client) -> None:
     manifests = load_manifests()
     spotdraft = await capabilities(client, "spotdraft")
-    assert spotdraft["operations"]["create_task"]["required"] == list(
-        manifests["spotdraft"].operation("create_task").required
-    )
+    assert spotdraft["operations"]["create_task"]["required"] == manifests["spotdraft"].requirement_text("create_task")
+    assert spotdraft["operations"]["create_intake"]["required"] == [
+        "title",
+        "workflow_id (or SPOTDRAFT_INTAKE_WORKFLOW_ID)",
+    ]
     assert spotdraft["statuses"] == manifests["spotdraft"].statuses
     assert spotdraft["priorities"] == ["LOW", "MEDIUM", "HIGH"]
     assert spotdraft["limits"]["title_max_length"] == 255

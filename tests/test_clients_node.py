@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from .http_support import CLIENTS_DIR, NODE_MODULES, TOKEN, ServeProcess, base_env, node, node_env, require_node_clients
-from .test_tool_definitions import EXPECTED_TOOLS
+from .support import EXPECTED_TOOLS
 
 pytestmark = pytest.mark.slow
 

@@ -15,7 +15,7 @@ from mcp.types import ResourceTemplateReference
 
 from .conftest import MODES, tasklink_command
 from .http_support import TOKEN, ServeProcess, base_env
-from .test_spotdraft_workflow import text_of
+from .support import text_of
 
 pytestmark = pytest.mark.anyio
 TRANSPORTS = ["memory", "stdio", "http"]

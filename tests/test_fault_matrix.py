@@ -20,7 +20,7 @@ from tasklink.sandbox._core import Fault
 from tasklink.settings import TaskLinkSettings
 
 from .conftest import REPORTS, sandbox_of
-from .test_spotdraft_workflow import text_of
+from .support import text_of
 
 pytestmark = pytest.mark.anyio
 

@@ -19,7 +19,7 @@ from tasklink.sandbox.workiva import CLIENT_SECRET as WORKIVA_SECRET
 
 from .conftest import tasklink_command
 from .http_support import ServeProcess, base_env
-from .test_spotdraft_workflow import text_of
+from .support import text_of
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 

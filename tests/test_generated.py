@@ -1,4 +1,4 @@
-"""Generated files stay in step with the live server: tool definitions, README regions, server.json."""
+"""Generated files stay in step with the live server: tool definitions, README regions, server.json, manifest format."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from pydantic import SecretStr
 
 from tasklink import generated
 from tasklink.cli import main
+from tasklink.manifests import Limits, ManifestFile
 from tasklink.mcp.tools import ALL_TOOLS
 
 TOOLS_DIR = generated.TOOLS_DIR
@@ -56,6 +57,25 @@ def test_readme_regions_are_current() -> None:
     for name in definitions:
         assert f"| `{name}` |" in text
     assert "| `delete_task` | yes | no | no | yes |" in text  # Lightfield, SpotDraft, Trackops, Workiva
+
+
+def test_manifest_format_is_current_and_documents_every_key() -> None:
+    text = generated.MANIFEST_FORMAT.read_text(encoding="utf-8")
+    assert text == generated.manifest_format(), "tool_manifests/README.md is stale: run `tasklink manifests --write`"
+    for table in ManifestFile.model_fields:
+        assert f"## `[{table}" in text or f"## `[[{table}]]`" in text, table
+    for key, info in Limits.model_fields.items():
+        assert f"| `{key}` |" in text and str(info.description) in text, key
+    for heading in ("### Requirement", "### Accepted", "### VendorField", "## `[groups.<name>]`"):
+        assert heading in text
+    assert "`[idempotency]`: only for a vendor that itself deduplicates writes" in text
+
+
+def test_changing_a_manifest_field_without_regenerating_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Limits.model_fields["list_page_max"], "description", "Records per page.")
+    stale = generated.stale(anyio.run(generated.expected_files))
+    assert generated.MANIFEST_FORMAT in stale
+    assert "| `list_page_max` | integer | — | Records per page. |" in generated.manifest_format()
 
 
 def test_server_json_is_current_and_describes_every_setting() -> None:
@@ -105,12 +125,21 @@ def test_manifests_command_checks_and_writes(tmp_path: Path, monkeypatch: pytest
     monkeypatch.setattr(generated, "TOOLS_DIR", tools_dir)
     monkeypatch.setattr(generated, "README", readme)
     monkeypatch.setattr(generated, "SERVER_JSON", tmp_path / "server.json")
+    manifest_format = tmp_path / "manifest-format.md"
+    manifest_format.write_text("# Vendor manifests\n", encoding="utf-8")
+    monkeypatch.setattr(generated, "MANIFEST_FORMAT", manifest_format)
     (tmp_path / "pyproject.toml").write_text("", encoding="utf-8")
     runner = CliRunner()
 
     check = runner.invoke(main, ["manifests", "--check"])
     assert check.exit_code == 1
-    for stale in ("tools/create_task.json", "tools/retired_tool.json", "README.md", "server.json"):
+    for stale in (
+        "tools/create_task.json",
+        "tools/retired_tool.json",
+        "README.md",
+        "server.json",
+        "manifest-format.md",
+    ):
         assert f"stale: {stale}" in check.output
 
     written = runner.invoke(main, ["manifests", "--write"])
@@ -118,6 +147,7 @@ def test_manifests_command_checks_and_writes(tmp_path: Path, monkeypatch: pytest
     assert not (tools_dir / "retired_tool.json").exists()
     assert json.loads((tools_dir / "create_task.json").read_text())["name"] == "create_task"
     assert "| `find_people` |" in readme.read_text() and "find_persons" not in readme.read_text()
+    assert manifest_format.read_text() == generated.manifest_format()
 
     again = runner.invoke(main, ["manifests", "--check"])
     assert again.exit_code == 0 and "generated files are current" in again.output

@@ -16,7 +16,7 @@ from mcp.types import ElicitResult
 
 from .conftest import MODES
 from .http_support import TOKEN, ServeProcess, base_env
-from .test_spotdraft_workflow import run_recipe, text_of
+from .support import run_recipe, text_of
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 

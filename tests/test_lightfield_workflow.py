@@ -18,6 +18,7 @@ from tasklink.settings import TaskLinkSettings
 from tasklink.vendors._http import VendorRequest
 
 from .conftest import MODES, sandbox_of, service_of
+from .support import call_ok, text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -50,17 +51,6 @@ async def lightfield(server: MCPServer) -> tuple[LightfieldSandbox, SandboxState
     clock = FakeClock()
     sandbox.clock = clock
     return sandbox, state, clock
-
-
-def text_of(result: Any) -> str:
-    return " ".join(getattr(c, "text", "") for c in result.content)
-
-
-async def call_ok(client: Client, tool: str, args: dict[str, Any]) -> dict[str, Any]:
-    result = await client.call_tool(tool, args)
-    assert not result.is_error, text_of(result)
-    assert result.structured_content is not None
-    return result.structured_content
 
 
 async def listed_ids(client: Client, **filters: Any) -> list[str]:

@@ -21,16 +21,13 @@ from tasklink.people import PeopleResolver
 from tasklink.settings import TaskLinkSettings
 
 from .conftest import MODES, sandbox_of
+from .support import text_of
 
 pytestmark = pytest.mark.anyio
 
 SAM = "mem_sam0001"
 DANA = "mem_dana003"
 MARCUS = "V0ZVc2VyHzY0MTI5NzM0MzkxODg5OTI"
-
-
-def text_of(result: Any) -> str:
-    return " ".join(getattr(c, "text", "") for c in result.content)
 
 
 async def ok(client: Client, tool: str, args: dict[str, Any]) -> dict[str, Any]:

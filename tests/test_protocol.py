@@ -13,7 +13,7 @@ from mcp.types import PromptReference, ResourceTemplateReference
 from tasklink.manifests import load_manifests
 
 from .conftest import MODES, sandbox_of, service_of
-from .test_spotdraft_workflow import text_of
+from .support import text_of
 
 pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")]
 
@@ -33,9 +33,7 @@ async def test_capabilities_resources_come_from_the_manifests(client: Client) ->
     assert get_task["reason"] == manifest.operation("get_task").reason
     assert get_task["alternative"] == manifest.operation("get_task").alternative
     assert doc["operations"]["create_intake"] == {"supported": True} | (
-        {"required": list(manifest.operation("create_intake").required)}
-        if manifest.operation("create_intake").required
-        else {}
+        {"required": manifest.requirement_text("create_intake")} if manifest.operation("create_intake").required else {}
     )
 
 

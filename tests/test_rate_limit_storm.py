@@ -12,7 +12,7 @@ from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
 from .conftest import REPORTS, sandbox_of, service_of
-from .test_spotdraft_workflow import text_of
+from .support import text_of
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -54,7 +54,7 @@ async def test_429_storm_every_call_succeeds_within_its_deadline(server: MCPServ
     )
     # The first second may carry the opening burst: up to the concurrency cap in flight before the vendor's
     # X-RateLimit-Limit is known, plus the adopted bucket's own capacity. After that, the vendor's pace.
-    cap = service_of(server).vendors.runtimes["lightfield"].manifest.rate_limits["max_concurrency"]
+    cap = service_of(server).vendors.runtimes["lightfield"].manifest.rate_limits.max_concurrency
     assert seconds[0] <= cap + LIMIT, seconds
     assert max(seconds[1:]) <= LIMIT + BURST, seconds
     assert statuses[200] == CALLS

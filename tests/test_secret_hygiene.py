@@ -25,7 +25,7 @@ from tasklink.settings import TaskLinkSettings
 
 from .conftest import REPORTS, ThreadedUvicorn, sandbox_of, service_of, tasklink_command
 from .http_support import base_env
-from .test_spotdraft_workflow import run_recipe
+from .support import run_recipe
 
 pytestmark = pytest.mark.anyio
 

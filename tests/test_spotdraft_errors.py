@@ -9,7 +9,7 @@ from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
 from .conftest import sandbox_of, service_of
-from .test_spotdraft_workflow import text_of
+from .support import text_of
 
 pytestmark = pytest.mark.anyio
 

@@ -10,7 +10,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import ElicitResult
 
 from .conftest import MODES, sandbox_of
-from .test_spotdraft_workflow import text_of
+from .support import text_of
 
 pytestmark = pytest.mark.anyio
 

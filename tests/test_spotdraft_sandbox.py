@@ -15,7 +15,7 @@ from tasklink.sandbox.spotdraft import CLIENT_ID, CLIENT_SECRET
 from tasklink.settings import TaskLinkSettings
 
 from .conftest import ThreadedUvicorn
-from .test_spotdraft_workflow import run_recipe
+from .support import run_recipe
 
 AUTH = {"client-id": CLIENT_ID, "client-secret": CLIENT_SECRET}
 INTAKES = "/spotdraft/api/v1/public/legal_intake/"

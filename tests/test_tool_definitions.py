@@ -7,24 +7,9 @@ from typing import Any
 import pytest
 from mcp import Client
 
-pytestmark = pytest.mark.anyio
+from .support import EXPECTED_TOOLS
 
-#: the whole catalogue; other client tests compare what they list against it
-EXPECTED_TOOLS = {
-    "create_intake",
-    "get_intake",
-    "list_intakes",
-    "update_intake",
-    "update_intake_assignees",
-    "delete_intake",
-    "create_task",
-    "get_task",
-    "list_tasks",
-    "update_task",
-    "delete_task",
-    "list_vendors",
-    "find_people",
-}
+pytestmark = pytest.mark.anyio
 
 
 def properties_without_description(schema: dict[str, Any]) -> list[str]:

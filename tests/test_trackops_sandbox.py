@@ -21,7 +21,7 @@ from tasklink.vendors.registry import Vendors
 from tasklink.vendors.trackops import TrackopsAdapter, TrackopsSettings
 
 from .conftest import ThreadedUvicorn, sandbox_of, service_of
-from .test_trackops_workflow import FULL_TASK, call, text_of
+from .support import FULL_TASK, call_ok, text_of
 
 TASKS = "/trackops/api/v1/tasks"
 AUTH = (f"{USERNAME}/token", API_TOKEN)
@@ -178,7 +178,7 @@ def test_trackops_casefile_required_contradiction(http: httpx2.Client) -> None:
 
 @pytest.mark.anyio
 async def test_trackops_casefile_required_contradiction_through_the_tools(client: Client, server: MCPServer) -> None:
-    unattached = await call(client, "get_task", {"vendor": "trackops", "task_id": "1005"})
+    unattached = await call_ok(client, "get_task", {"vendor": "trackops", "task_id": "1005"})
     assert "case_id" not in unattached["links"] and unattached["vendor_fields"]["casefile_id"] is None
     result = await client.call_tool(
         "create_task",
@@ -240,10 +240,10 @@ async def test_adapter_over_loopback_http_in_live_mode(
     server = build_server(TaskLinkSettings(data_dir=tmp_path / "client"))
     assert server.service.vendors.runtimes["trackops"].mode == "live"
     async with Client(server) as client:
-        created = await call(client, "create_task", FULL_TASK)
-        fetched = await call(client, "get_task", {"vendor": "trackops", "task_id": created["id"]})
+        created = await call_ok(client, "create_task", FULL_TASK)
+        fetched = await call_ok(client, "get_task", {"vendor": "trackops", "task_id": created["id"]})
         assert fetched["vendor_fields"]["address"]["city"] == "Denver"
-        page = await call(client, "list_tasks", {"vendor": "trackops", "vendor_filters": {"subject": 210}})
+        page = await call_ok(client, "list_tasks", {"vendor": "trackops", "vendor_filters": {"subject": 210}})
         assert [t["id"] for t in page["tasks"]] == [created["id"]]
     log = httpx2.get(f"{srv.base}/trackops/_sandbox/requests", timeout=10).json()
     # a create may first list by title to look for duplicates; this test's own calls are these

@@ -11,34 +11,11 @@ from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
 from .conftest import sandbox_of
+from .support import ADDRESS, FULL_TASK, call_ok, text_of
 
 pytestmark = pytest.mark.anyio
 
 VENDOR = "trackops"
-ADDRESS = {
-    "address_1": "2000 Blake Street",
-    "address_2": "Suite 400",
-    "address_3": "Attn: Records",
-    "city": "Denver",
-    "state": "CO",
-    "zip": "80202",
-    "country": "US",
-}
-FULL_TASK: dict[str, Any] = {
-    "vendor": VENDOR,
-    "title": "Canvass neighbours on Blake Street",
-    "description": "Ask about the claimant's daily routine.",
-    "due": "2031-03-14",
-    "assignees": ["2", "3"],
-    "vendor_fields": {
-        "casefile_id": 245,
-        "calendar_id": 3,
-        "subject_id": 210,
-        "case_service_id": 1,
-        "alert_at": "2031-03-13T09:30:00-05:00",
-        "address": ADDRESS,
-    },
-}
 VALID_MINIMAL: dict[str, Any] = {
     "vendor": VENDOR,
     "title": "Check DMV records",
@@ -47,19 +24,8 @@ VALID_MINIMAL: dict[str, Any] = {
 }
 
 
-def text_of(result: Any) -> str:
-    return " ".join(getattr(c, "text", "") for c in result.content)
-
-
-async def call(client: Client, tool: str, args: dict[str, Any]) -> dict[str, Any]:
-    result = await client.call_tool(tool, args)
-    assert not result.is_error, text_of(result)
-    assert result.structured_content is not None
-    return result.structured_content
-
-
 async def listed_ids(client: Client, **args: Any) -> list[str]:
-    page = await call(client, "list_tasks", {"vendor": VENDOR, "limit": 100, **args})
+    page = await call_ok(client, "list_tasks", {"vendor": VENDOR, "limit": 100, **args})
     assert page["next_cursor"] is None
     return [t["id"] for t in page["tasks"]]
 
@@ -67,11 +33,11 @@ async def listed_ids(client: Client, **args: Any) -> list[str]:
 async def test_trackops_create_with_every_field_then_get_and_find_by_each_filter_family(
     client: Client, server: MCPServer
 ) -> None:
-    created = await call(client, "create_task", FULL_TASK)
+    created = await call_ok(client, "create_task", FULL_TASK)
     task_id = created["id"]
     assert created["vendor_status"] == "none" and created["status"] is None
 
-    task = await call(client, "get_task", {"vendor": VENDOR, "task_id": task_id})
+    task = await call_ok(client, "get_task", {"vendor": VENDOR, "task_id": task_id})
     assert task["title"] == FULL_TASK["title"]
     assert task["description"] == FULL_TASK["description"]
     assert task["due"] == "2031-03-14"
@@ -136,7 +102,7 @@ async def test_trackops_timestamp_ranges_for_alerts_completion_and_updates(clien
 
 
 async def test_trackops_limit_two_walks_every_task_exactly_once(client: Client, server: MCPServer) -> None:
-    await call(client, "create_task", VALID_MINIMAL)
+    await call_ok(client, "create_task", VALID_MINIMAL)
     sandbox = await sandbox_of(server, VENDOR)
     expected = sorted(str(t["id"]) for t in sandbox.store.all("task"))
     assert len(expected) >= 5
@@ -147,7 +113,7 @@ async def test_trackops_limit_two_walks_every_task_exactly_once(client: Client, 
         args: dict[str, Any] = {"vendor": VENDOR, "limit": 2}
         if cursor:
             args["cursor"] = cursor
-        page = await call(client, "list_tasks", args)
+        page = await call_ok(client, "list_tasks", args)
         pages += 1
         assert len(page["tasks"]) <= 2
         seen.extend(t["id"] for t in page["tasks"])
@@ -161,13 +127,13 @@ async def test_trackops_limit_two_walks_every_task_exactly_once(client: Client, 
     walk = [q for q in queries if q["per_page"] == ["2"]]
     assert [q["page"] for q in walk] == [[str(n)] for n in range(1, pages + 1)]
 
-    compact = (await call(client, "list_tasks", {"vendor": VENDOR, "limit": 1}))["tasks"][0]
+    compact = (await call_ok(client, "list_tasks", {"vendor": VENDOR, "limit": 1}))["tasks"][0]
     assert compact["vendor_fields"] == {} and compact["description"] is None
     assert set(compact) >= {"id", "title", "status", "vendor_status", "due", "assignees", "links"}
 
 
 async def test_trackops_cursor_is_bound_to_its_query(client: Client) -> None:
-    first = await call(client, "list_tasks", {"vendor": VENDOR, "limit": 2, "vendor_filters": {"case": 245}})
+    first = await call_ok(client, "list_tasks", {"vendor": VENDOR, "limit": 2, "vendor_filters": {"case": 245}})
     assert first["next_cursor"] is not None
     other = await client.call_tool(
         "list_tasks", {"vendor": VENDOR, "limit": 2, "vendor_filters": {"case": 246}, "cursor": first["next_cursor"]}
@@ -295,5 +261,5 @@ async def test_trackops_unknown_task_is_not_found(client: Client) -> None:
 
 async def test_trackops_datetime_due_uses_the_date_in_its_own_offset(client: Client) -> None:
     # 23:30 in Los Angeles on 2031-05-01 is already 2031-05-02 in UTC; the caller meant May 1st.
-    created = await call(client, "create_task", {**VALID_MINIMAL, "due": "2031-05-01T23:30:00-07:00"})
+    created = await call_ok(client, "create_task", {**VALID_MINIMAL, "due": "2031-05-01T23:30:00-07:00"})
     assert created["due"] == "2031-05-01"

@@ -18,7 +18,7 @@ from tasklink.service import TaskLink
 from tasklink.settings import TaskLinkSettings
 from tasklink.vendors.workiva import WorkivaAdapter
 
-from .test_workiva_workflow import JANE, SEED_EXAMPLE
+from .support import JANE, SEED_EXAMPLE
 
 pytestmark = pytest.mark.anyio
 

@@ -21,10 +21,10 @@ from tasklink.settings import TaskLinkSettings
 from tasklink.vendors.workiva import WorkivaAdapter
 
 from .conftest import MODES, sandbox_of, service_of
+from .support import JANE, SEED_EXAMPLE, text_of
 
 pytestmark = pytest.mark.anyio
 
-JANE = "V1ZVd2VyFzU3NiQ1NDA4NjIzNzk2MjD"
 PRIYA = "V0ZVc2VyHzU1MDg3OTc0MDE4MDg4OTY"
 MARCUS = "V0ZVc2VyHzY0MTI5NzM0MzkxODg5OTI"
 ANA = "V0ZVc2VyHzU3MjI2NDY2Mzc0NDUxMjA"
@@ -32,28 +32,6 @@ BEFORE_SUNSET = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 SUNSET_DAY = datetime(2027, 1, 31, 0, 0, tzinfo=UTC)
 AFTER_SUNSET = datetime(2027, 6, 1, 9, 0, tzinfo=UTC)
 MIGRATION = "WORKIVA_API_VERSION=2026-01-01"
-
-#: seed-docs/003: the body parameter example of POST /prototype/platform/tasks
-SEED_EXAMPLE: dict[str, Any] = {
-    "approvalSteps": [
-        {
-            "completionMode": "ONE",
-            "dueDate": "2023-06-11T13:00:00+00:00",
-            "participants": [{"id": JANE, "type": "USER"}],
-        }
-    ],
-    "assignees": [{"id": JANE, "type": "USER"}],
-    "description": "Be sure to double-check the balance sheet",
-    "dueDate": None,
-    "location": {"resource": "124efa2a142f472ba1ceab34ed18915f", "segment": "465ttdh2a142y75ehsft5ab34edf5675"},
-    "notificationsDisabled": True,
-    "status": "Completed",
-    "title": "Please complete the quarterly report",
-}
-
-
-def text_of(result: Any) -> str:
-    return " ".join(getattr(c, "text", "") for c in result.content)
 
 
 def server_at(settings: TaskLinkSettings, when: datetime) -> MCPServer:

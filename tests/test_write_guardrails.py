@@ -19,7 +19,7 @@ from tasklink.sandbox._core import Fault, LoggedRequest, SandboxState
 from tasklink.settings import TaskLinkSettings
 
 from .conftest import sandbox_of, service_of
-from .test_spotdraft_workflow import text_of
+from .support import text_of
 
 pytestmark = pytest.mark.anyio
 

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from .manifests import VendorManifest
-from .policy.deprecations import deprecation_notices, deprecations
+from .policy.deprecations import deprecation_notices
 
 
 class OperationInfo(BaseModel):
@@ -66,7 +66,7 @@ def vendor_info(
     """Capabilities of one vendor; `settings` (the vendor's) decides which deprecations are in use."""
 
     deps = []
-    for dep in deprecations(manifest):
+    for dep in manifest.deprecations:
         env = settings.env_name(dep.setting) if hasattr(settings, "env_name") else f"{manifest.name}_{dep.setting}"
         deps.append(
             DeprecationInfo(
@@ -80,10 +80,17 @@ def vendor_info(
             )
         )
     extra_fields = {
-        f"{kind}.{tool}": fields
+        f"{kind}.{op.name}": {key: field.text() for key, field in getattr(op, kind).items()}
         for kind in ("vendor_fields", "vendor_filters")
-        for tool, fields in (manifest.extra.get(kind) or {}).items()
+        for op in manifest.operations.values()
+        if getattr(op, kind)
     }
+    limits = manifest.limits.model_dump(mode="json", exclude_none=True)
+    if manifest.idempotency is not None:
+        limits |= {
+            "idempotency_key_max_length": manifest.idempotency.max_length,
+            "idempotency_key_retention_hours": manifest.idempotency.retention_hours,
+        }
     return VendorInfo(
         name=manifest.name,
         title=manifest.title,
@@ -95,15 +102,15 @@ def vendor_info(
                 supported=op.supported,
                 reason=op.reason or None,
                 alternative=op.alternative or None,
-                required=list(op.required) or None,
+                required=manifest.requirement_text(op.name) or None,
                 notes=op.notes or None,
             )
             for op in manifest.operations.values()
         ],
         statuses=dict(manifest.statuses),
         priorities=list(manifest.priorities),
-        limits=dict(manifest.limits),
-        assignee_id_example=(manifest.extra.get("people") or {}).get("id_example"),
+        limits=limits,
+        assignee_id_example=manifest.people.id_example,
         vendor_fields=extra_fields,
         idempotency_keys=manifest.idempotency_keys,
         deprecations=deps,

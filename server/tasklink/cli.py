@@ -135,7 +135,8 @@ async def _call(server: MCPServer, tool: str, arguments: dict[str, Any]) -> Any:
 @click.option("--write", "do_write", is_flag=True, help="Regenerate the stale files.")
 @click.option("--check", "do_check", is_flag=True, help="Exit 1 when a generated file is stale (the default).")
 def manifests(do_write: bool, do_check: bool) -> None:
-    """Generated files: tool_manifests/tools/*.json, the README's tool table and capability matrix, server.json."""
+    """Generated files: tool_manifests/tools/*.json, the README's tool table and capability matrix, server.json,
+    tool_manifests/README.md (the manifest format)."""
     import anyio
 
     from .generated import ROOT, expected_files, stale, write

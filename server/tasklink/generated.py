@@ -5,7 +5,9 @@
 - the README's tool table and capability matrix, between `<!-- tools:start -->`/`<!-- tools:end -->`
   and `<!-- capabilities:start -->`/`<!-- capabilities:end -->`;
 - `server.json` for the MCP Registry: the PyPI package, stdio, and every environment variable the
-  settings read, with descriptions and which ones are secret.
+  settings read, with descriptions and which ones are secret;
+- `tool_manifests/README.md`: the manifest format, from the models in `manifests.py` (keys, types,
+  defaults and each `Field(description=...)`).
 
 `tasklink manifests --write` regenerates them; `tasklink manifests --check` exits non-zero when any
 is stale. Both work from a source checkout only.
@@ -13,25 +15,27 @@ is stale. Both work from a source checkout only.
 
 from __future__ import annotations
 
+import inspect
 import json
 import tempfile
 import types
 from datetime import date
 from pathlib import Path
-from typing import Any, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings
 
 from . import __version__
 from .capabilities import VendorInfo, vendor_info
-from .manifests import OPERATIONS, load_manifests
+from .manifests import OPERATIONS, ManifestFile, OperationName, load_manifests
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS_DIR = ROOT / "tool_manifests" / "tools"
 README = ROOT / "README.md"
 SERVER_JSON = ROOT / "server.json"
+MANIFEST_FORMAT = ROOT / "tool_manifests" / "README.md"
 
 #: the MCP Registry name; a PyPI package proves ownership with `mcp-name: <this>` in its README
 REGISTRY_NAME = "io.github.tasklink/tasklink"
@@ -218,6 +222,120 @@ def server_json() -> dict[str, Any]:
     }
 
 
+# -- the manifest format -----------------------------------------------------------------------
+
+#: the order of the format's sections; tables not named here follow in the model's order
+TABLE_ORDER = ("vendor", "statuses", "vendor_statuses", "priorities", "limits", "rate_limits", "idempotency")
+SCALARS = {str: "string", int: "integer", float: "number", bool: "boolean", date: "date"}
+
+
+def _type_name(annotation: Any) -> str:
+    """A field's type in TOML words: `array of string`, `table of number`, `Requirement`."""
+
+    if annotation == OperationName:
+        return "operation name"
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Annotated:
+        return _type_name(args[0])
+    if origin in (Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in args if a is not type(None))
+    if origin is Literal:
+        return " or ".join(json.dumps(a) for a in args)
+    if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis):
+        return "[" + ", ".join(_type_name(a) for a in args) + "]"
+    if origin in (tuple, list):
+        return f"array of {_type_name(args[0])}"
+    if origin is dict:
+        return f"table of {_type_name(args[1])}"
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation.__name__
+    return SCALARS[annotation]
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in _models_in(arg)]
+
+
+def _default(info: FieldInfo) -> str:
+    if info.is_required():
+        return "required"
+    value = info.get_default(call_default_factory=True)
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, tuple | list | dict | BaseModel) and not (
+        value.model_dump(exclude_defaults=True) if isinstance(value, BaseModel) else value
+    ):
+        return "empty"
+    return json.dumps(value.model_dump() if isinstance(value, BaseModel) else value)
+
+
+def _keys_table(model: type[BaseModel]) -> list[str]:
+    rows = ["| key | type | default | description |", "|---|---|---|---|"]
+    for name, info in model.model_fields.items():
+        if not info.description:
+            raise ValueError(f"{model.__name__}.{name} has no description: add one to its Field")
+        rows.append(
+            f"| `{name}` | {_cell(_type_name(info.annotation))} | {_cell(_default(info))} | {_cell(info.description)} |"
+        )
+    return rows
+
+
+def _model_section(model: type[BaseModel], level: str, done: set[type[BaseModel]]) -> list[str]:
+    """A table's docstring and keys, then the tables its keys hold (each documented once)."""
+
+    done.add(model)
+    lines = [inspect.cleandoc(model.__doc__ or ""), "", *_keys_table(model), ""]
+    for info in model.model_fields.values():
+        for inner in _models_in(info.annotation):
+            if inner not in done:
+                lines += [f"{level}# {inner.__name__}", "", *_model_section(inner, level + "#", done)]
+    return lines
+
+
+def _table_header(name: str, annotation: Any) -> str:
+    origin = get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        origin = get_origin(next(a for a in get_args(annotation) if a is not type(None)))
+    if origin is tuple:
+        return f"[[{name}]]"
+    if origin is dict and _models_in(annotation):
+        return f"[{name}.<name>]"
+    return f"[{name}]"
+
+
+def manifest_format() -> str:
+    """`tool_manifests/README.md`: every table and key of a manifest, from the models."""
+
+    fields = ManifestFile.model_fields
+    order = [n for n in TABLE_ORDER if n in fields] + [n for n in fields if n not in TABLE_ORDER]
+    lines = [
+        "# Vendor manifests",
+        "",
+        "<!-- generated by `tasklink manifests --write` from server/tasklink/manifests.py; edit the models there -->",
+        "",
+        inspect.cleandoc(ManifestFile.__doc__ or ""),
+        "",
+        "Operations: " + ", ".join(f"`{op}`" for op in OPERATIONS) + ".",
+        "",
+    ]
+    done: set[type[BaseModel]] = {ManifestFile}
+    for name in order:
+        info = fields[name]
+        lines += [f"## `{_table_header(name, info.annotation)}`" + (" (required)" if info.is_required() else ""), ""]
+        models = _models_in(info.annotation)
+        if models:
+            lines += _model_section(models[0], "##", done)
+        else:
+            lines += [f"{info.description} Type: {_type_name(info.annotation)}.", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
 # -- all together ----------------------------------------------------------------------------
 
 
@@ -230,6 +348,7 @@ async def expected_files() -> dict[Path, str]:
     files = {TOOLS_DIR / f"{name}.json": render_json(d) for name, d in sorted(definitions.items())}
     files[README] = readme(definitions, README.read_text(encoding="utf-8"))
     files[SERVER_JSON] = render_json(server_json())
+    files[MANIFEST_FORMAT] = manifest_format()
     return files
 
 

@@ -15,7 +15,6 @@ vendor that cannot list people (Trackops) refuses names with the reason.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable, Sequence
 
 from .errors import InvalidInput, UnresolvedPerson
@@ -33,8 +32,7 @@ Lookup = Callable[[str], Awaitable[list[Person]]]
 def looks_like_id(manifest: VendorManifest, value: str) -> bool:
     """True when `value` has the shape of the vendor's person ids (no lookup needed)."""
 
-    pattern = manifest.extra.get("people", {}).get("id_pattern")
-    return pattern is None or re.fullmatch(str(pattern), value.strip()) is not None
+    return manifest.people.looks_like_id(value)
 
 
 def describe(person: Person) -> str:
@@ -69,7 +67,7 @@ class PeopleResolver:
 
     async def _resolve(self, given: str, field: str) -> Person:
         title = self.manifest.title
-        example = self.manifest.extra.get("people", {}).get("id_example", "")
+        example = self.manifest.people.id_example or ""
         shape = f"{title} person ids look like {example!r}" if example else f"it is not a {title} person id"
         op = self.manifest.operation("find_people")
         if not op.supported:

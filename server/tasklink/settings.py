@@ -53,8 +53,19 @@ class TaskLinkSettings(BaseSettings):
     tools: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Allow-list of tools.")
     exclude_tools: Annotated[list[str], NoDecode] = Field(default_factory=list)
     vendors: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Vendors to expose.")
+    manifest_dirs: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list,
+        description="More vendor manifest folders (os.pathsep-separated): a vendor added without changing tasklink.",
+    )
 
     _split = field_validator("tools", "exclude_tools", "vendors", mode="before")(split_names)
+
+    @field_validator("manifest_dirs", mode="before")
+    @classmethod
+    def _split_paths(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part for part in value.split(os.pathsep) if part.strip()]
+        return value
 
     def state_path(self, name: str) -> Path:
         self.data_dir.mkdir(parents=True, exist_ok=True)

@@ -2,11 +2,15 @@
 
 Budgets (enforced by tests/test_token_budget.py):
 
-- MODEL_BUDGET: what a client hands the model for every tool on every turn: name, description and
-  input schema (the Anthropic and OpenAI tool formats carry exactly these). 12,000 bytes ≈ 3,000
-  tokens for 13 tools, about 1.5 % of a 200k context, and roughly what one page of list results
-  costs; the catalogue is paid on every turn, so it should cost no more than one answer. Measured
-  11,958 bytes: a new argument or a longer description has to be paid for by a shorter one.
+- TOOL_BUDGETS: what a client hands the model for each tool on every turn: name, description and
+  input schema (the Anthropic and OpenAI tool formats carry exactly these), without the `vendor`
+  argument's list of vendor names. Each is the size measured with four vendors (11,958 bytes in
+  all ≈ 3,000 tokens, about 1.5 % of a 200k context, roughly one page of list results) plus about
+  2 %: a new argument or a longer description has to be paid for by a shorter one.
+- VENDOR_BYTES: what one more vendor may add to each tool that takes a `vendor` (its name in the
+  enum), so adding a vendor can never break a tool's budget by itself.
+- MODEL_BUDGET: the ceiling on the whole catalogue: every tool budget plus VENDOR_BYTES per
+  vendor-taking tool for up to MAX_VENDORS vendors.
 - WIRE_BUDGET: the whole `tools/list` result, which adds titles, annotations and each tool's
   outputSchema (clients use that to validate structured results; the common clients do not put
   it in the prompt). It is mostly the output models (Task, Intake, ...). Measured 46,066 bytes;
@@ -20,7 +24,25 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-MODEL_BUDGET = 12_000
+TOOL_BUDGETS = {
+    "create_intake": 1_590,
+    "get_intake": 270,
+    "list_intakes": 920,
+    "update_intake": 1_110,
+    "update_intake_assignees": 1_260,
+    "delete_intake": 700,
+    "create_task": 1_810,
+    "get_task": 310,
+    "list_tasks": 965,
+    "update_task": 1_545,
+    "delete_task": 790,
+    "list_vendors": 195,
+    "find_people": 480,
+}
+VENDOR_BYTES = 32
+MAX_VENDORS = 8
+VENDOR_TOOLS = 6
+MODEL_BUDGET = sum(TOOL_BUDGETS.values()) + VENDOR_BYTES * VENDOR_TOOLS * MAX_VENDORS
 WIRE_BUDGET = 48_500
 MODEL_KEYS = ("name", "description", "inputSchema")
 
@@ -29,7 +51,7 @@ def compact(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-async def list_tools_payload(data_dir: Path) -> dict[str, Any]:
+async def list_tools_payload(data_dir: Path, manifest_dirs: list[Path] | None = None) -> dict[str, Any]:
     """The `tools/list` result as it goes on the wire, from a server with every vendor and tool enabled."""
 
     from mcp import Client
@@ -38,7 +60,13 @@ async def list_tools_payload(data_dir: Path) -> dict[str, Any]:
     from tasklink.settings import TaskLinkSettings
 
     settings = TaskLinkSettings(
-        data_dir=data_dir, sandbox=True, read_only=False, tools=[], exclude_tools=[], vendors=[]
+        data_dir=data_dir,
+        sandbox=True,
+        read_only=False,
+        tools=[],
+        exclude_tools=[],
+        vendors=[],
+        manifest_dirs=manifest_dirs or [],
     )
     async with Client(build_server(settings), mode="legacy") as client:
         result = await client.list_tools()
@@ -49,8 +77,13 @@ async def list_tools_payload(data_dir: Path) -> dict[str, Any]:
 def sizes(payload: dict[str, Any]) -> dict[str, Any]:
     per_tool = {}
     for tool in payload["tools"]:
+        seen = {k: tool[k] for k in MODEL_KEYS if k in tool}
+        vendor = seen.get("inputSchema", {}).get("properties", {}).get("vendor", {})
+        names = vendor.get("enum") or []
         per_tool[tool["name"]] = {
-            "model": len(compact({k: tool[k] for k in MODEL_KEYS if k in tool}).encode()),
+            "model": len(compact(seen).encode()),
+            "vendor_names": len(compact(names).encode()) - 2 if names else 0,
+            "vendors": len(names),
             "wire": len(compact(tool).encode()),
         }
     return {

@@ -73,6 +73,15 @@ def simplify_input_schema(schema: Any) -> Any:
     return out
 
 
+def offer_vendors(server: MCPServer, vendors: list[str]) -> None:
+    """Every tool's `vendor` argument lists exactly the vendors this server has configured."""
+
+    for tool in registered_tools(server):
+        vendor = tool.parameters.get("properties", {}).get("vendor")
+        if isinstance(vendor, dict) and "enum" in vendor:
+            vendor["enum"] = list(vendors)
+
+
 def compact_tool_schemas(server: MCPServer) -> None:
     """Compact the input and output schema of every tool registered on an `MCPServer`."""
 

@@ -16,7 +16,7 @@ from ..service import TaskLink
 from ..settings import TaskLinkSettings
 from ..vendors.registry import check_vendor_names
 from .protocol import register_protocol
-from .schemas import compact_tool_schemas
+from .schemas import compact_tool_schemas, offer_vendors
 from .tools import ALL_TOOLS, ToolSpec
 
 
@@ -86,6 +86,7 @@ def build_server(settings: TaskLinkSettings | None = None, *, service: TaskLink 
     for spec in tools:
         server.add_tool(spec.fn, title=spec.title, annotations=spec.annotations(), structured_output=True)
     compact_tool_schemas(server)
+    offer_vendors(server, tl.vendors.names())
 
     @server.resource("audit://recent", name="audit-recent", mime_type="application/json")
     def audit_recent() -> str:

@@ -3,51 +3,18 @@ to every result until its sunset date, and from that date refuses every call bef
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from ..errors import ConfigurationError
-from ..manifests import VendorManifest
-
-
-@dataclass(frozen=True)
-class Deprecation:
-    """A setting value the vendor is retiring: `[[deprecations]]` in the vendor's manifest."""
-
-    setting: str
-    value: str
-    subject: str
-    deprecated: date
-    sunset: date
-    migration: str
-
-
-def deprecations(manifest: VendorManifest) -> list[Deprecation]:
-    out = []
-    for raw in manifest.extra.get("deprecations", []):
-        out.append(
-            Deprecation(
-                setting=str(raw["setting"]),
-                value=str(raw["value"]),
-                subject=str(raw.get("subject") or f"{raw['setting']}={raw['value']}"),
-                deprecated=_as_date(raw["deprecated"]),
-                sunset=_as_date(raw["sunset"]),
-                migration=str(raw["migration"]),
-            )
-        )
-    return out
-
-
-def _as_date(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
+from ..manifests import Deprecation, VendorManifest
 
 
 def _in_use(manifest: VendorManifest, settings: Any) -> list[tuple[Deprecation, str]]:
     """The deprecations the vendor's current settings select, with the setting's env name."""
 
     found = []
-    for dep in deprecations(manifest):
+    for dep in manifest.deprecations:
         if str(getattr(settings, dep.setting, None)) == dep.value:
             env_name = settings.env_name(dep.setting) if hasattr(settings, "env_name") else dep.setting
             found.append((dep, f"{env_name}={dep.value}"))

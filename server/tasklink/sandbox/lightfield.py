@@ -114,6 +114,25 @@ def demo_settings() -> dict[str, str]:
     return {"api_key": API_KEY}
 
 
+def contract_examples() -> dict[str, dict[str, Any]]:
+    """Arguments per operation (its tool's name; `reassign_task` is update_task with assignees) that are valid
+    against the seed data; the contract suite every vendor runs reads them."""
+
+    return {
+        "create_task": {
+            "title": "Send the renewal quote",
+            "description": "Include the multi-year discount.",
+            "due": "2031-05-15",
+            "assignees": [MEMBERS[0]["id"]],
+            "vendor_fields": {"$account": "acc_acme001"},
+        },
+        "list_tasks": {"limit": 2},
+        "update_task": {"title": "Send the revised renewal quote", "status": "in_progress"},
+        "reassign_task": {"assignees": [MEMBERS[1]["id"]]},
+        "find_people": {"query": MEMBERS[1]["first"]},
+    }
+
+
 def _iso(instant: float) -> str:
     return datetime.fromtimestamp(instant, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 

@@ -17,7 +17,7 @@ def loopback_app(settings: TaskLinkSettings, public_base: str) -> tuple[Starlett
 
     mounts: list[Any] = []
     hints = [f"tasklink sandbox: serving at {public_base}; point tasklink at it with:"]
-    for name, manifest in load_manifests().items():
+    for name, manifest in load_manifests(settings.manifest_dirs).items():
         app = load_object(manifest.sandbox)(settings.state_path("sandbox") / f"{name}.sqlite3")
         mounts.append(Mount(f"/{name}", app=app))
         adapter_cls = load_object(manifest.adapter)

@@ -70,6 +70,36 @@ def demo_settings() -> dict[str, str]:
     }
 
 
+def contract_examples() -> dict[str, dict[str, Any]]:
+    """Arguments per operation (its tool's name) that are valid against the seed data; the contract suite
+    every vendor runs reads them."""
+
+    return {
+        "create_task": {
+            "title": "Review the indemnity clause",
+            "description": "Flag anything uncapped.",
+            "due": "2031-01-10",
+            "assignees": [str(USERS[0]["id"])],
+        },
+        "find_people": {"query": USERS[2]["first_name"]},
+        "create_intake": {
+            "title": "Review the Acme master services agreement",
+            "description": "Renewal with new data-processing terms.",
+            "priority": "HIGH",
+            "due": "2031-03-03",
+            "assignees": [{"user_id": str(USERS[2]["id"]), "role": "assigned_to"}],
+        },
+        "list_intakes": {"limit": 2},
+        "update_intake": {"status": "IN_PROGRESS", "priority": "LOW"},
+        "update_intake_assignees": {
+            "assignees": [
+                {"user_id": str(USERS[0]["id"]), "role": "assigned_to"},
+                {"user_id": str(USERS[1]["id"]), "role": "collaborator"},
+            ]
+        },
+    }
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 

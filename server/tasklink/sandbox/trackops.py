@@ -90,6 +90,23 @@ def demo_settings() -> dict[str, str]:
     return {"subdomain": "sandbox", "username": USERNAME, "api_token": API_TOKEN}
 
 
+def contract_examples() -> dict[str, dict[str, Any]]:
+    """Arguments per operation (its tool's name; `reassign_task` is update_task with assignees) that are valid
+    against the seed data; the contract suite every vendor runs reads them."""
+
+    return {
+        "create_task": {
+            "title": "Photograph the accident site",
+            "description": "Daylight photos from all four corners.",
+            "due": "2031-04-01",
+            "assignees": [str(STAFF[1]["id"])],
+            "vendor_fields": {"casefile_id": CASES[1]["id"], "calendar_id": CALENDARS[1]["id"]},
+        },
+        "get_task": {"task_id": str(SEED_TASKS[0]["id"])},
+        "list_tasks": {"limit": 2},
+    }
+
+
 def _now() -> str:
     return datetime.now(UTC).strftime(TIMESTAMP_FORMAT)
 

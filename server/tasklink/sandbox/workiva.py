@@ -123,6 +123,24 @@ def demo_settings() -> dict[str, str]:
     }
 
 
+def contract_examples() -> dict[str, dict[str, Any]]:
+    """Arguments per operation (its tool's name; `reassign_task` is update_task with assignees) that are valid
+    against the seed data; the contract suite every vendor runs reads them."""
+
+    return {
+        "create_task": {
+            "title": "Tie out the Q4 cash flow statement",
+            "description": "Compare every line with the general ledger.",
+            "due": "2031-02-01",
+            "assignees": [USERS[0]["id"]],
+        },
+        "list_tasks": {"limit": 2},
+        "update_task": {"title": "Tie out the restated Q4 cash flow statement", "description": "Restated figures."},
+        "reassign_task": {"assignees": [USERS[2]["id"]]},
+        "find_people": {"query": USERS[2]["givenName"]},
+    }
+
+
 def _now(clock: Callable[[], float]) -> str:
     return datetime.fromtimestamp(clock(), UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 

@@ -53,7 +53,7 @@ class Bound:
     def prepared(self, plan: WritePlan[Any], finish: Callable[[Any], Any], **kw: Any) -> Prepared[Any]:
         """A write ready for the gate, sent through this vendor's HTTP client."""
 
-        limit = self.manifest.limits.get("idempotency_key_max_length") if self.manifest.idempotency_keys else None
+        limit = self.manifest.idempotency.max_length if self.manifest.idempotency else None
         return Prepared(http=self.http, plan=plan, finish=finish, key_max_length=limit, **kw)
 
 

@@ -15,40 +15,42 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import anyio
 from aiolimiter import AsyncLimiter
 
 from ..errors import RateLimited, VendorUnavailable
+from ..manifests import RateLimits as RateLimitTable
 
-DEFAULT_RATE = 10.0
-DEFAULT_CONCURRENCY = 8
+#: what a manifest without a `[rate_limits]` table gets
+DEFAULTS = RateLimitTable()
+DEFAULT_RATE = DEFAULTS.per_second
+DEFAULT_CONCURRENCY = DEFAULTS.max_concurrency
 
 
 @dataclass
 class LimitSettings:
-    """The `[rate_limits]` table of a manifest."""
+    """The `[rate_limits]` table of a manifest, with TASKLINK_RATE_LIMITS applied."""
 
     per_second: dict[str, float] = field(default_factory=dict)
     default_per_second: float = DEFAULT_RATE
     max_concurrency: int = DEFAULT_CONCURRENCY
-    breaker_threshold: int = 5
-    breaker_cooldown: float = 30.0
+    breaker_threshold: int = DEFAULTS.breaker_threshold
+    breaker_cooldown: float = DEFAULTS.breaker_cooldown_seconds
 
     @classmethod
-    def from_manifest(cls, table: Mapping[str, Any], *, override: float | None = None) -> LimitSettings:
+    def from_manifest(cls, table: RateLimitTable, *, override: float | None = None) -> LimitSettings:
         """The manifest's pacing; `override` (TASKLINK_RATE_LIMITS) replaces every category's rate."""
 
-        categories = {k: float(v) for k, v in dict(table.get("categories", {})).items()}
+        categories: dict[str, float] = {str(k): v for k, v in table.categories.items()}
         if override is not None:
             categories = dict.fromkeys(categories, float(override))
         return cls(
             per_second=categories,
-            default_per_second=float(override if override is not None else table.get("per_second", DEFAULT_RATE)),
-            max_concurrency=int(table.get("max_concurrency", DEFAULT_CONCURRENCY)),
-            breaker_threshold=int(table.get("breaker_threshold", 5)),
-            breaker_cooldown=float(table.get("breaker_cooldown_seconds", 30.0)),
+            default_per_second=float(override if override is not None else table.per_second),
+            max_concurrency=table.max_concurrency,
+            breaker_threshold=table.breaker_threshold,
+            breaker_cooldown=table.breaker_cooldown_seconds,
         )
 
 

@@ -36,7 +36,6 @@ API_VERSION = "2026-03-01"
 DEFAULT_BASE_URL = "https://api.lightfield.app"
 TASKS = "/v1/tasks"
 MEMBERS = "/v1/members"
-PAGE_MAX = 25
 #: how many member pages find_people reads (the member list has no documented name filter)
 MEMBER_PAGES_MAX = 8
 
@@ -147,6 +146,10 @@ class LightfieldAdapter(VendorAdapter[LightfieldSettings]):
         return ErrorDetail(message=message, code=str(code) if code else None, field=param_to_argument(param))
 
     # -- building requests ---------------------------------------------------------------
+
+    @property
+    def page_max(self) -> int:
+        return self.manifest.limits.require("list_page_max")
 
     @staticmethod
     def _member_ids(assignees: list[AssigneeRef], field: str = "assignees") -> list[str]:
@@ -327,8 +330,8 @@ class LightfieldAdapter(VendorAdapter[LightfieldSettings]):
             # One page first; then every page this call still needs, fetched at once (offset paging allows it),
             # but no more pages than totalCount says exist.
             wanted = req.limit - len(tasks)
-            pages = [(offset + n, min(PAGE_MAX, wanted - n)) for n in range(0, wanted, PAGE_MAX)]
-            pages = pages[: 1 if left is None else max(1, -(-left // PAGE_MAX))]
+            pages = [(offset + n, min(self.page_max, wanted - n)) for n in range(0, wanted, self.page_max)]
+            pages = pages[: 1 if left is None else max(1, -(-left // self.page_max))]
             results = await self._list_pages(req, pages)
             for (_, size), data in zip(pages, results, strict=True):
                 rows = data.get("data") or []
@@ -403,7 +406,7 @@ class LightfieldAdapter(VendorAdapter[LightfieldSettings]):
         needle = query.strip().lower()
         found: list[Person] = []
         for page in range(MEMBER_PAGES_MAX):
-            params = {"offset": str(page * PAGE_MAX), "limit": str(PAGE_MAX)}
+            params = {"offset": str(page * self.page_max), "limit": str(self.page_max)}
             members = VendorRequest("GET", MEMBERS, params=params, action="find people", category="search")
             data = await self.http.send_json(members)
             rows = data.get("data") or []
@@ -411,7 +414,7 @@ class LightfieldAdapter(VendorAdapter[LightfieldSettings]):
                 person = _person(row)
                 if _person_matches(person, needle):
                     found.append(person)
-            if len(rows) < PAGE_MAX or len(found) >= limit:
+            if len(rows) < self.page_max or len(found) >= limit:
                 break
         return found[:limit]
 

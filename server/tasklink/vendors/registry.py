@@ -56,11 +56,11 @@ def adapter_for(manifest: VendorManifest) -> type[VendorAdapter[Any]]:
 
 
 def manifest_file(manifest: VendorManifest) -> str:
-    return str(manifests_dir() / f"{manifest.name}.toml")
+    return str(manifest.path or manifests_dir() / f"{manifest.name}.toml")
 
 
 def check_vendor_names(app: TaskLinkSettings) -> None:
-    manifests = load_manifests()
+    manifests = load_manifests(app.manifest_dirs)
     unknown = [v for v in app.vendors if v not in manifests]
     if unknown:
         raise ConfigurationError(f"TASKLINK_VENDORS names unknown vendors {unknown}", allowed=list(manifests))
@@ -76,7 +76,7 @@ class Vendors:
     def configure(cls, app: TaskLinkSettings) -> Vendors:
         """Read every vendor's settings; fail with one clear message on partial configuration."""
 
-        manifests = load_manifests()
+        manifests = load_manifests(app.manifest_dirs)
         check_vendor_names(app)
         problems: list[str] = []
         runtimes: dict[str, VendorRuntime] = {}
@@ -165,7 +165,7 @@ class Vendors:
             ),
             limits=LimitSettings.from_manifest(rt.manifest.rate_limits, override=self.app.rate_limits.get(rt.name)),
             max_response_bytes=self.app.max_response_bytes,
-            idempotency_header="Idempotency-Key" if rt.manifest.idempotency_keys else None,
+            idempotency_header=rt.manifest.idempotency.header if rt.manifest.idempotency else None,
         )
         return rt.adapter_cls(manifest=rt.manifest, http=http, settings=rt.settings, app=self.app)
 

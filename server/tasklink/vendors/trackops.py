@@ -22,6 +22,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from ..errors import InvalidInput, VendorUnavailable, field_errors_text
+from ..manifests import load_manifests
 from ..models import CreateTaskRequest, ListTasksRequest, Task, TaskPage
 from ._http import ErrorDetail, VendorRequest, WritePlan, error_object
 from .base import VendorAdapter, VendorSettings, decode_cursor, encode_cursor, reject_unknown_vendor_fields
@@ -34,8 +35,10 @@ TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 CREATE_VENDOR_FIELDS = ("casefile_id", "calendar_id", "subject_id", "case_service_id", "alert_at", "address")
 REQUIRED_VENDOR_FIELDS = ("casefile_id", "calendar_id")
 ADDRESS_FIELDS = ("address_1", "address_2", "address_3", "city", "state", "zip", "country")
-STATE_CODE = re.compile(r"^[A-Za-z0-9]{2,3}$")
-COUNTRY_CODE = re.compile(r"^[A-Za-z]{2}$")
+_LIMITS = load_manifests()[VENDOR].limits
+_STATE_MIN, _STATE_MAX = _LIMITS.require_range("state_length")
+STATE_CODE = re.compile(rf"^[A-Za-z0-9]{{{_STATE_MIN},{_STATE_MAX}}}$")
+COUNTRY_CODE = re.compile(rf"^[A-Za-z]{{{_LIMITS.require('country_length')}}}$")
 SUBDOMAIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 
 ID_FILTERS = ("id", "case", "calendar", "subject", "user")
@@ -233,7 +236,7 @@ class TrackopsAdapter(VendorAdapter[TrackopsSettings]):
     def trackops_status(self, value: str) -> str:
         """A normalized status or a Trackops value, as Trackops spells it."""
 
-        unmapped = [str(v) for v in self.manifest.extra.get("vendor_statuses", {}).get("unmapped", [])]
+        unmapped = list(self.manifest.vendor_statuses.unmapped)
         if value in unmapped:
             return value
         try:

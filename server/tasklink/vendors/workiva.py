@@ -58,7 +58,6 @@ UPDATE_VENDOR_FIELDS = ("approvalSteps", "location", "owner")
 LIST_VENDOR_FILTERS = ("location.resource", "location.segment", "approvalSteps.participants", "orderBy")
 PATCH_FIELDS = ("title", "description", "due", "assignees", "vendor_fields.approvalSteps",
                 "vendor_fields.location", "vendor_fields.owner")  # fmt: skip
-MAX_PAGE_SIZE = 1000
 #: find_people reads at most this many pages of organization users
 USER_PAGES = 5
 
@@ -496,7 +495,7 @@ class WorkivaAdapter(VendorAdapter[WorkivaSettings]):
                 if not isinstance(value, str):
                     raise InvalidInput("a filter value is one id (a string)", field=f"vendor_filters.{name}")
                 clauses.append(f"{name} eq {_quote(value)}")
-        params = [("$maxpagesize", str(min(req.limit, MAX_PAGE_SIZE)))]
+        params = [("$maxpagesize", str(min(req.limit, self.manifest.limits.require("list_max_page_size"))))]
         if clauses:
             params.append(("$filter", " and ".join(clauses)))
         if (order := req.vendor_filters.get("orderBy")) is not None:
@@ -619,7 +618,7 @@ class WorkivaAdapter(VendorAdapter[WorkivaSettings]):
             )
         wanted = query.strip().lower()
         path = f"/organizations/{quote(org, safe='')}/users"
-        params: list[tuple[str, str]] = [("$maxpagesize", str(MAX_PAGE_SIZE))]
+        params: list[tuple[str, str]] = [("$maxpagesize", str(self.manifest.limits.require("list_max_page_size")))]
         found: list[Person] = []
         for _ in range(USER_PAGES):
             request = VendorRequest(
