@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from mcp import Client
 
 from tasklink.errors import ConfigurationError
 from tasklink.manifests import load_manifests
@@ -14,7 +15,10 @@ from tasklink.settings import TaskLinkSettings
 from tasklink.vendors.base import OPERATION_METHODS, VendorAdapter
 from tasklink.vendors.registry import adapter_for
 
-from .support import renamed_manifest
+from .conftest import sandbox_of
+from .support import renamed_manifest, text_of
+
+pytestmark = pytest.mark.anyio
 
 
 def overclaiming_manifest(folder: Path) -> Path:
@@ -52,3 +56,15 @@ def test_an_unknown_manifest_folder_is_an_operator_error(tmp_path: Path) -> None
     settings = TaskLinkSettings(data_dir=tmp_path, sandbox=True, manifest_dirs=[tmp_path / "missing"])
     with pytest.raises(ConfigurationError, match="not a directory"):
         build_server(settings)
+
+
+async def test_the_manifest_checks_arguments_before_any_adapter_code(tmp_path: Path) -> None:
+    server = build_server(TaskLinkSettings(data_dir=tmp_path, sandbox=True))
+    async with Client(server) as client:
+        result = await client.call_tool("create_task", {"vendor": "trackops", "title": "Canvass", "priority": "HIGH"})
+        state = await sandbox_of(server, "trackops")
+    text = text_of(result)
+    assert result.is_error
+    for field in ("`due`", "`vendor_fields.casefile_id`", "`vendor_fields.calendar_id`", "`priority`"):
+        assert field in text, text
+    assert "Nothing was sent" in text and state.requests_matching("POST", "/api/v1/tasks") == []

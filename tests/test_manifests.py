@@ -190,7 +190,10 @@ def test_required_reads_as_before_for_the_model() -> None:
         "assignees (unless intake_id is set)",
         "due (unless intake_id or vendor_fields.due_date_key_pointer_id is set)",
     ]
-    assert manifest("lightfield").requirement_text("create_task") == ["title", "assignees (exactly one member id)"]
+    assert manifest("lightfield").requirement_text("create_task") == [
+        "title",
+        "assignees (exactly one member id: Lightfield's required $assignedTo)",
+    ]
     assert manifest("trackops").requirement_text("create_task") == [
         "title",
         "due",
@@ -368,8 +371,8 @@ def test_lightfield_create_and_update_task() -> None:
     err = refused("lightfield", "create_task", lightfield | {"assignees": [], "priority": "HIGH"})
     assert err.field == "assignees"
     assert err.message == (
-        "Lightfield `create_task` is missing a required field: `assignees` (exactly one member id) "
-        "and does not take `priority`"
+        "Lightfield `create_task` is missing a required field: `assignees` "
+        "(exactly one member id: Lightfield's required $assignedTo) and does not take `priority`"
     )
     check_arguments(manifest("lightfield"), "update_task", {"vendor": "lightfield", "task_id": "t_1", "status": "done"})
     check_arguments(manifest("lightfield"), "reassign_task", {"task_id": "t_1", "assignees": ["mem_a"]})

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from ..errors import TaskLinkError
-from ..manifests import VendorManifest
+from ..manifests import VendorManifest, check_arguments
 from ..models import Due, is_past, parse_due
 from ..policy.capabilities import require_supported
 from ..policy.confirmation import ConfirmTokens
@@ -88,13 +88,23 @@ class Core:
         return []
 
     async def checkpoint(
-        self, vendor: str, operation: str, *, also: tuple[str, ...] = (), on_read: OnRead | None = None
+        self,
+        vendor: str,
+        operation: str,
+        *,
+        also: tuple[str, ...] = (),
+        arguments: BaseModel | None = None,
+        on_read: OnRead | None = None,
     ) -> Bound:
-        """Capability (of `operation` and any `also`), deprecation and sunset, once; then the adapter."""
+        """Capability (of `operation` and any `also`), the manifest's required and accepted arguments,
+        deprecation and sunset — once, before any adapter code; then the adapter."""
 
         rt = self.vendors.runtime(vendor)
         for name in (operation, *also):
             require_supported(rt.manifest, name)
+        if arguments is not None:
+            given = arguments.model_dump(mode="json", exclude_defaults=True)
+            check_arguments(rt.manifest, operation, given, settings=rt.settings)
         warnings = deprecation_warnings(rt.manifest, rt.settings, self.now().date())
         adapter = await self.vendors.adapter(vendor)
         if on_read is not None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import BaseModel
+
 from ..errors import InvalidInput, PossibleDuplicate, TaskLinkError
 from ..models import (
     CreateIntakeRequest,
@@ -30,8 +32,11 @@ class Intakes:
         self.people = people
         self.vendors = vendors
 
-    async def _checkpoint(self, operation: str, *, on_read: OnRead | None = None) -> Bound:
-        return await self.core.checkpoint(self.vendors.intake_vendor(), operation, on_read=on_read)
+    async def _checkpoint(
+        self, operation: str, *, arguments: BaseModel | None = None, on_read: OnRead | None = None
+    ) -> Bound:
+        vendor = self.vendors.intake_vendor()
+        return await self.core.checkpoint(vendor, operation, arguments=arguments, on_read=on_read)
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -48,7 +53,7 @@ class Intakes:
         people = self.people.resolver(vendor)
 
         async def prepare(dry_run: bool) -> Prepared[Intake]:
-            bound = await self._checkpoint("create_intake")
+            bound = await self._checkpoint("create_intake", arguments=req)
             resolved_req = req.model_copy(update={"assignees": await people.participants(req.assignees)})
             _reject_duplicate_participants(resolved_req.assignees)
             plan = await bound.adapter.plan_create_intake(resolved_req)
@@ -95,7 +100,7 @@ class Intakes:
 
     def _update(self, req: UpdateIntakeRequest, opts: WriteOptions) -> tuple[WriteCall, Prepare[Intake]]:
         async def prepare(dry_run: bool) -> Prepared[Intake]:
-            bound = await self._checkpoint("update_intake")
+            bound = await self._checkpoint("update_intake", arguments=req)
             plan = await bound.adapter.plan_update_intake(req)
             warnings = self.core.due_warnings(req.due)
 

@@ -38,7 +38,7 @@ class Tasks:
         people = self.people.resolver(req.vendor)
 
         async def prepare(dry_run: bool) -> Prepared[Task]:
-            bound = await self.core.checkpoint(req.vendor, "create_task")
+            bound = await self.core.checkpoint(req.vendor, "create_task", arguments=req)
             resolved_req = req.model_copy(update={"assignees": await people.refs(req.assignees)})
             plan = await bound.adapter.plan_create_task(resolved_req)
             checked: list[str] = []
@@ -95,7 +95,7 @@ class Tasks:
 
         async def prepare(dry_run: bool) -> Prepared[Task]:
             also = ("reassign_task",) if req.assignees is not None else ()
-            bound = await self.core.checkpoint(req.vendor, "update_task", also=also)
+            bound = await self.core.checkpoint(req.vendor, "update_task", also=also, arguments=req)
             resolved_req = req
             if req.assignees is not None:
                 resolved_req = req.model_copy(update={"assignees": await people.refs(req.assignees)})
