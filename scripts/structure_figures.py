@@ -88,6 +88,10 @@ def main() -> int:
         print(f"largest {kind}es:" if kind == "class" else f"largest {kind}s:")
         for lines, _, where, limit in rows[:5]:
             print(f"  {lines:4d} lines (limit {limit})  {where}")
+        if kind == "class":
+            core = [r for r in rows if r[3] == CLASS_LIMIT][:1]
+            for lines, _, where, limit in core:
+                print(f"  largest outside the vendor adapters and simulators: {lines} lines (limit {limit})  {where}")
         print(f"  {len(over)} over the limit" + ("".join(f"\n    {w}" for _, _, w, _ in over)))
     print(f"package import cycles: {len(cycles)}")
     for cycle in cycles:

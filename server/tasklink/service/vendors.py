@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..capabilities import VendorInfo, VendorsReport, vendor_info
+from ..errors import InvalidInput
 from .core import Core
 
 
@@ -23,6 +24,4 @@ class VendorCatalogue:
         for name, rt in self.core.vendors.runtimes.items():
             if rt.manifest.operation("create_intake").supported:
                 return name
-        from ..errors import InvalidInput
-
         raise InvalidInput("no enabled vendor supports legal intakes", hint="enable spotdraft in TASKLINK_VENDORS")

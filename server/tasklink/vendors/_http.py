@@ -364,46 +364,51 @@ class VendorHttp:
         )
 
     def error_for(self, request: VendorRequest, response: httpx2.Response) -> TaskLinkError:
-        """The single status-code → exception map."""
+        return status_error(self.vendor_title, request, response, self.parse_error(response), self.redact)
 
-        status = response.status_code
-        what = request.action or f"{request.method} {request.path}"
-        detail = self.parse_error(response)
-        message = self.redact(detail.message)
-        request_id = response.headers.get("x-request-id")
-        kw: dict[str, Any] = {"status": status, "code": detail.code, "request_id": request_id}
-        prefix = f"{self.vendor_title} refused {what} (HTTP {status})"
-        if 300 <= status < 400:
-            return VendorError(
-                f"{self.vendor_title} answered {what} with a redirect (HTTP {status}) that tasklink does not "
-                "follow; nothing was applied",
-                hint="check the configured base URL (https, region, path)",
-                **kw,
-            )
-        if status == 401:
-            return VendorAuthError(
-                f"{self.vendor_title} rejected the credentials (HTTP 401): {message}",
-                hint="the operator must check this vendor's credentials in tasklink's configuration",
-                **kw,
-            )
-        if status == 403:
-            return VendorForbidden(f"{prefix}: {message}", **kw)
-        if status == 404:
-            return NotFound(f"{self.vendor_title} has no such record for {what}: {message}")
-        if status == 429:
-            retry_after = parse_retry_after(response.headers.get("retry-after"))
-            return RateLimited(
-                f"{self.vendor_title} is rate limiting requests (HTTP 429); nothing was applied",
-                retry_after=retry_after,
-                **kw,
-            )
-        if status in (408, 500, 503) or (status >= 500 and not request.is_write):
-            return VendorUnavailable(f"{self.vendor_title} failed on {what} (HTTP {status}): {message}", **kw)
-        if status >= 500:
-            return OutcomeUnknown(
-                f"{self.vendor_title} answered the {what} request with HTTP {status}; "
-                "a gateway error means the write may or may not have been applied",
-                how_to_check=f"look the record up in {self.vendor_title} before writing again",
-                **kw,
-            )
-        return VendorRejected(f"{prefix}: {message}", field=detail.field, **kw)
+
+def status_error(
+    vendor_title: str, request: VendorRequest, response: httpx2.Response, detail: ErrorDetail, redact: Redactor
+) -> TaskLinkError:
+    """The single status-code → exception map."""
+
+    status = response.status_code
+    what = request.action or f"{request.method} {request.path}"
+    message = redact(detail.message)
+    request_id = response.headers.get("x-request-id")
+    kw: dict[str, Any] = {"status": status, "code": detail.code, "request_id": request_id}
+    prefix = f"{vendor_title} refused {what} (HTTP {status})"
+    if 300 <= status < 400:
+        return VendorError(
+            f"{vendor_title} answered {what} with a redirect (HTTP {status}) that tasklink does not "
+            "follow; nothing was applied",
+            hint="check the configured base URL (https, region, path)",
+            **kw,
+        )
+    if status == 401:
+        return VendorAuthError(
+            f"{vendor_title} rejected the credentials (HTTP 401): {message}",
+            hint="the operator must check this vendor's credentials in tasklink's configuration",
+            **kw,
+        )
+    if status == 403:
+        return VendorForbidden(f"{prefix}: {message}", **kw)
+    if status == 404:
+        return NotFound(f"{vendor_title} has no such record for {what}: {message}")
+    if status == 429:
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        return RateLimited(
+            f"{vendor_title} is rate limiting requests (HTTP 429); nothing was applied",
+            retry_after=retry_after,
+            **kw,
+        )
+    if status in (408, 500, 503) or (status >= 500 and not request.is_write):
+        return VendorUnavailable(f"{vendor_title} failed on {what} (HTTP {status}): {message}", **kw)
+    if status >= 500:
+        return OutcomeUnknown(
+            f"{vendor_title} answered the {what} request with HTTP {status}; "
+            "a gateway error means the write may or may not have been applied",
+            how_to_check=f"look the record up in {vendor_title} before writing again",
+            **kw,
+        )
+    return VendorRejected(f"{prefix}: {message}", field=detail.field, **kw)

@@ -36,6 +36,8 @@ IdempotencyKeyArg = Annotated[
     str | None,
     Field(min_length=1, max_length=255, description="Same key = same result, no second write."),
 ]
+Due = Annotated[str | None, Field(description="YYYY-MM-DD (17:00 local) or ISO datetime with offset.")]
+Text = Annotated[str | None, Field(max_length=20000, description="Details (plain text).")]
 DryRunArg = Annotated[bool, Field(description="Show the request; send nothing.")]
 AllowDuplicateArg = Annotated[bool, Field(description="Create even if a same-titled open item exists.")]
 

@@ -20,9 +20,11 @@ from ._common import (
     AllowDuplicateArg,
     Approval,
     DryRunArg,
+    Due,
     Gate,
     IdempotencyKeyArg,
     NoElicitation,
+    Text,
     ToolSpec,
     ask_or_fallback,
     boundary,
@@ -34,10 +36,8 @@ from ._common import (
 
 Priority = Literal["LOW", "MEDIUM", "HIGH"]
 IntakeStatus = Literal["DRAFT", "PENDING", "IN_PROGRESS", "BLOCKED", "COMPLETED", "DISCARDED"]
-Text = Annotated[str | None, Field(max_length=20000, description="Details (plain text).")]
 PriorityArg = Annotated[Priority | None, Field(description="Default MEDIUM.")]
 IntakeId = Annotated[int, Field(ge=1, description="SpotDraft intake id.")]
-Due = Annotated[str | None, Field(description="YYYY-MM-DD (17:00 local) or ISO datetime with offset.")]
 Participants = Annotated[
     list[IntakeAssigneeInput],
     Field(max_length=50, description="People on the intake, each assigned_to or collaborator."),

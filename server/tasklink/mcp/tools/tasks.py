@@ -21,9 +21,11 @@ from ._common import (
     AllowDuplicateArg,
     Approval,
     DryRunArg,
+    Due,
     Gate,
     IdempotencyKeyArg,
     NoElicitation,
+    Text,
     ToolSpec,
     VendorArg,
     ask_or_fallback,
@@ -35,7 +37,6 @@ from ._common import (
 )
 
 TaskId = Annotated[str, Field(min_length=1, max_length=200, description="The vendor's task id.")]
-Due = Annotated[str | None, Field(description="YYYY-MM-DD (17:00 local) or ISO datetime with offset.")]
 Status = Annotated[
     str | None,
     Field(max_length=100, description=f"{'|'.join(NORMALIZED_STATUSES)}, or the vendor's own value."),
@@ -54,7 +55,6 @@ VendorFields = Annotated[
 
 
 Title = Annotated[str, Field(min_length=1, max_length=500, description="Task title.")]
-Text = Annotated[str | None, Field(max_length=20000, description="Details (plain text).")]
 
 
 def _assignees(values: list[str | AssigneeRef] | None) -> list[AssigneeRef] | None:
