@@ -70,7 +70,9 @@ class Tasks:
 
         if not self.core.settings.duplicate_check or not bound.manifest.operation("list_tasks").supported:
             return []
-        assignee = next((a.user_id for a in req.assignees if a.user_id), None)
+        listing = bound.manifest.operation("list_tasks")
+        filters_by_assignee = listing.accepts is None or any(a.field == "assignee" for a in listing.accepts)
+        assignee = next((a.user_id for a in req.assignees if a.user_id), None) if filters_by_assignee else None
         query = ListTasksRequest(vendor=req.vendor, text=req.title, assignee=assignee, limit=25)
         try:
             page = await bound.adapter.list_tasks(query)

@@ -1,0 +1,61 @@
+"""One tasklink server on the sandbox for the whole contract module: every vendor, TaskTrail included."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+
+import pytest
+from mcp import Client
+
+from tasklink.mcp.server import build_server
+from tasklink.settings import TaskLinkSettings
+
+from ..conftest import MODES
+from .harness import MANIFEST_DIRS, VendorHarness, contract_manifests, examples_of
+
+
+@pytest.fixture(scope="module")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="module", params=MODES)
+async def harnesses(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[dict[str, VendorHarness]]:
+    """Every vendor behind one server and one MCP client (per protocol mode), each vendor on its own simulator
+    with its own request log.
+
+    Client-side pacing is lifted (as in the fuzz test): the contract is about behaviour, and a vendor that
+    announces its own limit (X-RateLimit-*) is still paced by what it announces."""
+
+    manifests = contract_manifests()
+    prefixes = ("TASKLINK_", *(f"{name.upper()}_" for name in manifests))
+    with pytest.MonkeyPatch.context() as env:
+        for key in list(os.environ):
+            if key.startswith(prefixes):
+                env.delenv(key)
+        settings = TaskLinkSettings(
+            data_dir=tmp_path_factory.mktemp(f"contract-{request.param}"),
+            sandbox=True,
+            manifest_dirs=MANIFEST_DIRS,
+            rate_limits=dict.fromkeys(manifests, 1000.0),
+        )
+        server = build_server(settings)
+    async with AsyncExitStack() as stack:
+        client = await stack.enter_async_context(Client(server, mode=request.param))
+        tools = {
+            t.name: set((t.input_schema.get("properties") or {}).keys()) for t in (await client.list_tools()).tools
+        }
+        out: dict[str, VendorHarness] = {}
+        for name, manifest in manifests.items():
+            h = out[name] = VendorHarness(name, manifest, examples_of(manifest), server, client, tools)
+            # One read up front builds the simulator and exchanges any credentials (an OAuth token), so a
+            # test's slice of the request log holds only what its own calls sent.
+            listing = h.list_operation()
+            if listing is not None:
+                await h.ok(listing, {})
+            await server.service.vendors.adapter(name)
+        yield out

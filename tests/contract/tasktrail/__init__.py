@@ -1,0 +1,1 @@
+"""TaskTrail: a vendor added from outside tasklink (manifest, adapter and simulator all live here)."""
