@@ -9,6 +9,10 @@ from mcp import Client
 
 from tasklink.manifests import manifests_dir
 
+ROOT = Path(__file__).resolve().parents[1]
+#: the vendors' published contracts (OpenAPI files, seed documents, NOTES.md), beside the repository
+VENDOR_SPECS = ROOT.parent / "shared" / "vendor-specs"
+
 #: the whole catalogue; other client tests compare what they list against it
 EXPECTED_TOOLS = {
     "create_intake",
