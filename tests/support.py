@@ -158,7 +158,9 @@ async def run_recipe(client: Client) -> None:
     assert not preview.is_error, text_of(preview)
     assert preview.structured_content["deleted"] is False
     assert "Nothing was deleted" in preview.structured_content["message"]
-    assert "Acme vendor review" in preview.structured_content["message"]
+    # vendor text is data (the previewed record), never part of tasklink's own sentence
+    assert preview.structured_content["preview"]["title"] == "Acme vendor review"
+    assert "Acme vendor review" not in preview.structured_content["message"]
     still_there = await client.call_tool("get_intake", {"intake_id": intake_id})
     assert not still_there.is_error
 

@@ -9,18 +9,20 @@ from typing import Any
 
 import httpx2
 import pytest
+import yaml
 
-from tasklink.errors import ConfigurationError, InvalidInput, VendorRejected
+from tasklink.errors import ConfigurationError, InvalidInput, VendorError, VendorRejected
 from tasklink.models import AssigneeRef, CreateTaskRequest, UpdateTaskRequest
 from tasklink.policy.gate import WriteOptions
 from tasklink.sandbox.lightfield import API_KEY, create_app
 from tasklink.service import TaskLink
 from tasklink.settings import TaskLinkSettings
 from tasklink.vendors._http import Redactor, VendorHttp, VendorRequest, WritePlan
-from tasklink.vendors.lightfield import LightfieldAdapter, LightfieldSettings, param_to_argument
+from tasklink.vendors.lightfield import LightfieldAdapter, LightfieldSettings, TaskDefinitions, param_to_argument
 from tasklink.vendors.registry import Vendors
 
 from .conftest import ThreadedUvicorn
+from .support import VENDOR_SPECS
 
 pytestmark = pytest.mark.anyio
 
@@ -34,12 +36,27 @@ def response(status: int, body: Any) -> httpx2.Response:
 # -- contradictions -------------------------------------------------------------------------
 
 
-async def test_lightfield_error_envelope_contradiction() -> None:
-    """The errors page wraps bodies in {"error": {...}}; the OpenAPI schemas are bare. Read both alike.
+async def test_lightfield_error_envelope_contradiction(tmp_path: Path) -> None:
+    """The errors page (and the plugin's errors reference) wrap bodies in {"error": {...}}; the OpenAPI error
+    schemas (BadRequestError, TooManyRequestsError, ...) and the docs' own 429 and 409 examples are bare.
 
-    The simulator answers in the documented (wrapped) form; a bare body, as the OpenAPI file and the
-    docs' own 429 / 409 examples show it, must map to the same detail.
+    The simulator answers bare, as the OpenAPI file (the contract requests and answers are checked against)
+    and the examples show; the adapter reads both forms alike, so either answer maps to the same detail.
     """
+
+    spec = (VENDOR_SPECS / "lightfield" / "lightfield-tasks-api-openapi.yml").read_text(encoding="utf-8")
+    schemas = yaml.safe_load(spec)["components"]["schemas"]
+    assert set(schemas["BadRequestError"]["properties"]) == {"type", "message", "code", "param"}
+    app = create_app(tmp_path / "lf.sqlite3")
+    headers = {"Authorization": f"Bearer {API_KEY}", "Lightfield-Version": "2026-03-01"}
+    async with httpx2.AsyncClient(base_url="https://api.lightfield.app", transport=httpx2.ASGITransport(app=app)) as c:
+        refused = await c.get("/v1/tasks", params={"$title[contains]": "x"}, headers=headers)
+        unauthorized = await c.get("/v1/tasks")
+    app.state.sandbox.store.close()
+    assert refused.status_code == 400 and set(refused.json()) == {"type", "message", "code", "param"}
+    assert unauthorized.status_code == 401 and set(unauthorized.json()) == {"type", "message"}
+    assert LightfieldAdapter.parse_error(refused).code == "invalid_configuration"
+    assert LightfieldAdapter.parse_error(refused).field == "text"
 
     inner = {
         "type": "bad_request",
@@ -61,6 +78,35 @@ async def test_lightfield_error_envelope_contradiction() -> None:
     conflict = {"type": "idempotency_conflict", "message": "An operation with this idempotency key is in progress."}
     assert LightfieldAdapter.parse_error(response(409, conflict)).code == "idempotency_conflict"
     assert LightfieldAdapter.parse_error(httpx2.Response(502, content=b"<html>")).message.endswith("non-JSON body")
+
+
+async def test_lightfield_definition_slug_contradiction(tmp_path: Path) -> None:
+    """Relationship filters name the definition slug (`$task-account`), which varies per organisation and must be
+    read from GET /v1/tasks/definitions (plugin filtering.md and recipes.md). The docs' Fields and relationships
+    page shows a `slug` in each definition; the OpenAPI TaskDefinitionsResponse schema has no `slug` (nor forbids
+    one). tasklink reads `slug` as the docs show it, builds `$<objectType>-<slug>`, and refuses the assignee
+    filter when a definition has none rather than guess `$task-assignedTo`."""
+
+    spec = (VENDOR_SPECS / "lightfield" / "lightfield-tasks-api-openapi.yml").read_text(encoding="utf-8")
+    schema = yaml.safe_load(spec)["components"]["schemas"]["TaskDefinitionsResponse"]
+    definition = schema["properties"]["relationshipDefinitions"]["additionalProperties"]
+    assert "slug" not in definition["properties"] and "additionalProperties" not in definition
+    # the write side names the relationship by its key, fixed in the schema: `$assignedTo` stays as it is
+    create = yaml.safe_load(spec)["paths"]["/v1/tasks"]["post"]["requestBody"]["content"]["application/json"]
+    assert create["schema"]["properties"]["relationships"]["oneOf"][0]["required"] == ["$assignedTo"]
+
+    app = create_app(tmp_path / "lf.sqlite3")
+    headers = {"Authorization": f"Bearer {API_KEY}", "Lightfield-Version": "2026-03-01"}
+    async with httpx2.AsyncClient(base_url="https://api.lightfield.app", transport=httpx2.ASGITransport(app=app)) as c:
+        served = (await c.get("/v1/tasks/definitions", headers=headers)).json()
+    app.state.sandbox.store.close()
+    definitions = TaskDefinitions.model_validate(served)
+    assert definitions.relationship_filter("$assignedTo", "assignee") == "$task-owner_member"
+    assert definitions.relationship_filter("$account", "vendor_filters") == "$task-account"  # the docs' example
+    del served["relationshipDefinitions"]["$assignedTo"]["slug"]
+    with pytest.raises(VendorError, match="no filter slug for the \\$assignedTo relationship") as caught:
+        TaskDefinitions.model_validate(served).relationship_filter("$assignedTo", "assignee")
+    assert caught.value.field == "assignee"
 
 
 @pytest.mark.parametrize(
@@ -134,8 +180,8 @@ async def test_lightfield_task_recipe_contradiction(tmp_path: Path) -> None:
         answer = await c.post("/v1/tasks", json=recipe, headers=headers)
     app.state.sandbox.store.close()
     assert answer.status_code == 400
-    assert answer.json()["error"]["code"] == "unknown_field"
-    assert answer.json()["error"]["param"] == "fields.$name"
+    assert answer.json()["code"] == "unknown_field"
+    assert answer.json()["param"] == "fields.$name"
 
 
 def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -214,9 +260,11 @@ async def test_adapter_over_loopback(
 
     async with httpx2.AsyncClient(base_url=f"{server.base}/lightfield") as raw:
         log = (await raw.get("/_sandbox/requests")).json()
-    # list reads (e.g. a duplicate check) may come and go; the writes and by-id reads are the contract
+    # list reads (e.g. a duplicate check) may come and go; the writes and by-id reads are the contract, and the
+    # task definitions (the duplicate check's operator and assignee slug) are read once, before the first list
     sent = [r for r in log if r["path"].startswith("/v1/") and (r["method"], r["path"]) != ("GET", "/v1/tasks")]
     assert [f"{r['method']} {r['path'].replace(task.id, '{id}')}" for r in sent] == [
+        "GET /v1/tasks/definitions",
         "POST /v1/tasks",
         "GET /v1/tasks/{id}",
         "GET /v1/tasks/{id}",
@@ -226,5 +274,5 @@ async def test_adapter_over_loopback(
     ]
     assert all(r["headers"]["lightfield-version"] == "2026-03-01" for r in sent)
     assert all(r["status"] == 200 for r in sent)
-    assert sent[0]["headers"]["idempotency-key"] == "loopback-1"
-    assert sent[3]["headers"]["idempotency-key"]
+    assert sent[1]["headers"]["idempotency-key"] == "loopback-1"
+    assert sent[4]["headers"]["idempotency-key"]

@@ -57,9 +57,10 @@ async def http(app: Any) -> AsyncIterator[httpx2.AsyncClient]:
 
 
 def error_of(response: httpx2.Response) -> dict[str, Any]:
-    body = response.json()
-    assert set(body) == {"error"}, body
-    error: dict[str, Any] = body["error"]
+    """The error body, bare as the OpenAPI error schemas have it (test_lightfield_error_envelope_contradiction)."""
+
+    error: dict[str, Any] = response.json()
+    assert "error" not in error and {"type", "message"} <= set(error) <= {"type", "message", "code", "param"}, error
     return error
 
 
@@ -250,14 +251,26 @@ async def test_list_paging_and_filters(http: httpx2.AsyncClient, sandbox: Lightf
     assert done["totalCount"] == 9
     not_done = (await http.get("/v1/tasks", params={"$status[-equal]": "COMPLETE"})).json()
     assert not_done["totalCount"] == 18
-    dana = (await http.get("/v1/tasks", params={"$task-assignedTo[contains]": DANA})).json()
+    # relationships filter by this organisation's definition slug: the assignee's is owner_member
+    dana = (await http.get("/v1/tasks", params={"$task-owner_member[contains]": DANA})).json()
     assert [t["fields"]["$title"]["value"] for t in dana["data"]] == ["Task 5"]
-    text = (await http.get("/v1/tasks", params={"$title[contains]": "task 2"})).json()
+    assert (await http.get("/v1/tasks", params={"$task-owner_member[equal]": DANA})).json() == dana
+    guessed = await http.get("/v1/tasks", params={"$task-assignedTo[contains]": DANA})
+    assert guessed.status_code == 400
+    assert error_of(guessed)["code"] == "unknown_relationship"
+    assert error_of(guessed)["param"] == "$task-assignedTo[contains]"
+    # TEXT takes equal and startsWith only
+    text = (await http.get("/v1/tasks", params={"$title[startsWith]": "task 2"})).json()
     assert text["totalCount"] == 8  # Task 2, Task 20..26
+    exact = (await http.get("/v1/tasks", params={"$title[equal]": "task 2"})).json()
+    assert [t["fields"]["$title"]["value"] for t in exact["data"]] == ["Task 2"]
+    assert (await http.get("/v1/tasks", params={"$title": "Task 2"})).json() == exact  # no operator: equal
     unknown = await http.get("/v1/tasks", params={"$priority[equal]": "HIGH"})
     assert unknown.status_code == 400 and error_of(unknown)["code"] == "unknown_field"
-    bad_op = await http.get("/v1/tasks", params={"$status[contains]": "TO"})
-    assert bad_op.status_code == 400 and error_of(bad_op)["param"] == "$status[contains]"
+    for param in ("$status[contains]", "$title[contains]", "$dueAt[startsWith]", "$description[equal]"):
+        bad_op = await http.get("/v1/tasks", params={param: "2030-01-01T00:00:00Z"})
+        assert bad_op.status_code == 400, param
+        assert (error_of(bad_op)["code"], error_of(bad_op)["param"]) == ("invalid_configuration", param)
 
 
 async def test_update_is_partial_with_relationship_operations(http: httpx2.AsyncClient) -> None:
@@ -277,6 +290,30 @@ async def test_update_is_partial_with_relationship_operations(http: httpx2.Async
     assert bad_op.status_code == 400 and error_of(bad_op)["param"] == "relationships.$account.set"
     missing = await http.post("/v1/tasks/tsk_nope", json={"fields": {"$title": "x"}})
     assert missing.status_code == 404 and error_of(missing)["type"] == "not_found"
+
+
+async def test_update_accepts_null_title_and_status_as_the_schema_allows(
+    http: httpx2.AsyncClient, sandbox: LightfieldSandbox
+) -> None:
+    """TaskUpdate types $title and $status as string-or-null ("only provided fields are modified"), so null
+    is accepted and clears the value; TaskCreate types both as strings and requires them."""
+
+    task = (await http.post("/v1/tasks", json=TASK)).json()
+    path = f"/v1/tasks/{task['id']}"
+    cleared = await http.post(path, json={"fields": {"$title": None, "$status": None}})
+    assert cleared.status_code == 200, cleared.text
+    fields = cleared.json()["fields"]
+    assert fields["$title"] == {"value": None, "valueType": "TEXT"}
+    assert fields["$status"] == {"value": None, "valueType": "SINGLE_SELECT"}
+    assert fields["$dueAt"]["value"] == "2030-01-02T09:00:00.000Z"  # untouched
+    assert (await http.get(path)).json()["fields"]["$title"]["value"] is None
+    restored = await http.post(path, json={"fields": {"$title": "Call Acme again", "$status": "TODO"}})
+    assert restored.json()["fields"]["$title"]["value"] == "Call Acme again"
+    for key in ("$title", "$status"):
+        refused = await http.post("/v1/tasks", json={**TASK, "fields": {**TASK["fields"], key: None}})
+        assert refused.status_code == 400
+        assert (error_of(refused)["code"], error_of(refused)["param"]) == ("invalid_type", f"fields.{key}")
+    assert sandbox.task_count() == 1
 
 
 async def test_delete_is_soft_and_returns_the_record(http: httpx2.AsyncClient, sandbox: LightfieldSandbox) -> None:
@@ -300,7 +337,11 @@ async def test_definitions_and_members(http: httpx2.AsyncClient) -> None:
     definitions = (await http.get("/v1/tasks/definitions")).json()
     assert definitions["objectType"] == "task"
     assert set(definitions["fieldDefinitions"]) == {"$title", "$status", "$description", "$dueAt"}
+    assert definitions["fieldDefinitions"]["$title"]["valueType"] == "TEXT"
     assert definitions["relationshipDefinitions"]["$assignedTo"]["objectType"] == "member"
+    # the slug list filters use is this organisation's own, not the relationship key
+    assert definitions["relationshipDefinitions"]["$assignedTo"]["slug"] == "owner_member"
+    assert definitions["relationshipDefinitions"]["$account"]["slug"] == "account"
     members = (await http.get("/v1/members")).json()
     assert members["object"] == "list" and members["totalCount"] == 3
     names = [m["fields"]["$name"]["value"]["firstName"] for m in members["data"]]

@@ -108,7 +108,8 @@ async def test_task_lifecycle(client: Client, server: MCPServer) -> None:
 
     preview = await call_ok(client, "delete_task", {"vendor": "lightfield", "task_id": task_id})
     assert preview["deleted"] is False and "Nothing was deleted" in preview["message"]
-    assert "Follow up with Acme on the renewal" in preview["message"]
+    assert preview["preview"]["title"] == "Follow up with Acme on the renewal"
+    assert "Follow up with Acme" not in preview["message"]
     assert state.requests_matching("DELETE") == []
     deleted = await call_ok(
         client,
@@ -164,8 +165,9 @@ async def test_same_idempotency_key_creates_one_task(client: Client, server: MCP
 
 async def test_each_call_without_a_key_gets_its_own_minted_key(client: Client, server: MCPServer) -> None:
     sandbox, state, _ = await lightfield(server)
-    await call_ok(client, "create_task", FOLLOW_UP)
-    await call_ok(client, "create_task", FOLLOW_UP)
+    same_task_twice = {**FOLLOW_UP, "allow_duplicate": True}  # the same title twice on purpose
+    await call_ok(client, "create_task", same_task_twice)
+    await call_ok(client, "create_task", same_task_twice)
     keys = [r.headers.get("idempotency-key") for r in state.requests_matching("POST", "/v1/tasks")]
     assert len(keys) == 2 and all(keys) and keys[0] != keys[1]
     assert sandbox.task_count() == 2

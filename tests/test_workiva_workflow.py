@@ -112,7 +112,7 @@ async def test_workiva_ga_lifecycle_create_get_list_pages_reassign_delete(ga: tu
     assert got["due"] == "2026-12-18T16:00:00Z"
     assert got["assignees"] == [JANE]
     assert got["vendor_fields"]["approvalSteps"] == [
-        {"completionMode": "ALL", "participants": [PRIYA, MARCUS], "dueDate": "2026-12-20T17:00:00Z"}
+        {"completionMode": "ALL", "participants": [PRIYA, MARCUS], "dueDate": "2026-12-20T17:00:00Z", "responses": []}
     ]
     assert got["vendor_fields"]["location"]["resource"] == "124efa2a142f472ba1ceab34ed18915f"
 

@@ -190,9 +190,16 @@ def audit(since: str | None, limit: int | None, as_json: bool) -> None:
         return
     for e in entries:
         when = _iso(e["at"])
-        target = f"{e['vendor'] or '-'}:{e['target'] or '-'}"
-        key = f" key={e['idempotency_key']}" if e["idempotency_key"] else ""
-        click.echo(f"{when}  {e['transport']:<8} {e['tool']:<24} {target:<24} {e['outcome']}{key}")
+        target = _printable(f"{e['vendor'] or '-'}:{e['target'] or '-'}")
+        key = f" key={_printable(e['idempotency_key'])}" if e["idempotency_key"] else ""
+        outcome = "attempt (outcome unknown if the server stopped)" if e["outcome"] == "attempt" else e["outcome"]
+        click.echo(f"{when}  {_printable(e['transport']):<8} {_printable(e['tool']):<24} {target:<24} {outcome}{key}")
+
+
+def _printable(value: object) -> str:
+    """Text from the audit with control characters escaped, so a crafted id cannot rewrite the terminal."""
+
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in str(value))
 
 
 def _iso(epoch: float) -> str:

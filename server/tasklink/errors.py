@@ -73,6 +73,10 @@ class NotImplementedOperation(ConfigurationError):
         )
 
 
+class StateUnavailable(ConfigurationError):
+    """tasklink's own state (ledger, audit) cannot be read or written; nothing was sent."""
+
+
 class InvalidInput(TaskLinkError):
     """The arguments are wrong; the model can fix them. Nothing was sent."""
 

@@ -6,11 +6,12 @@ see wire shapes.
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, time, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from .errors import ConfigurationError, InvalidInput
 
@@ -19,6 +20,22 @@ NORMALIZED_STATUSES: tuple[str, ...] = ("todo", "in_progress", "blocked", "done"
 
 #: Date-only due dates mean the end of that working day in TASKLINK_TIMEZONE.
 DATE_ONLY_DUE_TIME = time(17, 0)
+#: due dates outside these days are refused, in every form
+DUE_RANGE = (date(1900, 1, 1), date(2200, 1, 1))
+#: the largest free-form object (vendor_fields, vendor_filters, metadata), as compact JSON
+FREE_FORM_MAX_BYTES = 16 * 1024
+
+
+def bounded(value: dict[str, Any]) -> dict[str, Any]:
+    """A free-form object no larger than FREE_FORM_MAX_BYTES, so no argument can send megabytes to a vendor."""
+
+    size = len(json.dumps(value, separators=(",", ":"), default=str).encode())
+    if size > FREE_FORM_MAX_BYTES:
+        raise ValueError(f"is {size:,} bytes as JSON; the most tasklink sends is {FREE_FORM_MAX_BYTES:,} bytes")
+    return value
+
+
+FreeForm = Annotated[dict[str, Any], AfterValidator(bounded)]
 
 
 class Model(BaseModel):
@@ -62,6 +79,8 @@ def parse_due(value: str | None, *, tz: str, field: str = "due") -> Due | None:
             day = date.fromisoformat(text)
         except ValueError as exc:
             raise InvalidInput(f"{value!r} is not a valid date", field=field, allowed=allowed) from exc
+        if not (DUE_RANGE[0] <= day <= DUE_RANGE[1]):
+            raise InvalidInput(f"{value!r} is out of range", field=field, allowed=["years 1900-2200"])
         return Due(instant=datetime.combine(day, DATE_ONLY_DUE_TIME, tzinfo=zone(tz)), date_only=True)
     try:
         instant = datetime.fromisoformat(text.replace("z", "Z"))
@@ -69,7 +88,7 @@ def parse_due(value: str | None, *, tz: str, field: str = "due") -> Due | None:
         raise InvalidInput(f"{value!r} is not an ISO 8601 date or datetime", field=field, allowed=allowed) from exc
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise InvalidInput(f"{value!r} has no UTC offset, so the instant is ambiguous", field=field, allowed=allowed)
-    if not (date(1900, 1, 1) <= instant.date() <= date(2200, 1, 1)):
+    if not (DUE_RANGE[0] <= instant.date() <= DUE_RANGE[1]):
         raise InvalidInput(f"{value!r} is out of range", field=field, allowed=["years 1900-2200"])
     return Due(instant=instant, date_only=False)
 
@@ -104,7 +123,7 @@ class CreateTaskRequest(Model):
     priority: str | None = None
     status: str | None = None
     intake_id: int | None = None
-    vendor_fields: dict[str, Any] = Field(default_factory=dict)
+    vendor_fields: FreeForm = Field(default_factory=dict)
 
 
 class ListTasksRequest(Model):
@@ -114,7 +133,7 @@ class ListTasksRequest(Model):
     due_after: Due | None = None
     due_before: Due | None = None
     text: str | None = None
-    vendor_filters: dict[str, Any] = Field(default_factory=dict)
+    vendor_filters: FreeForm = Field(default_factory=dict)
     limit: int = 25
     cursor: str | None = None
 
@@ -127,7 +146,7 @@ class UpdateTaskRequest(Model):
     due: Due | None = None
     status: str | None = None
     assignees: list[AssigneeRef] | None = None
-    vendor_fields: dict[str, Any] = Field(default_factory=dict)
+    vendor_fields: FreeForm = Field(default_factory=dict)
 
 
 class IntakeAssigneeInput(Model):
@@ -144,7 +163,7 @@ class CreateIntakeRequest(Model):
     due: Due | None = None
     workflow_id: int | None = None
     assignees: list[IntakeAssigneeInput] = Field(default_factory=list)
-    metadata: dict[str, Any] | None = None
+    metadata: FreeForm | None = None
 
 
 class UpdateIntakeRequest(Model):
@@ -155,7 +174,7 @@ class UpdateIntakeRequest(Model):
     priority: str | None = None
     due: Due | None = None
     clear_due: bool = False
-    metadata: dict[str, Any] | None = None
+    metadata: FreeForm | None = None
 
 
 class ListIntakesRequest(Model):
@@ -212,6 +231,18 @@ class IntakeParticipant(BaseModel):
     email: str | None = None
 
 
+class IntakeRoleParticipant(BaseModel):
+    """A role (a team, not a person) among an intake's rows, as an assignee update must keep it."""
+
+    role_id: str
+    role: Literal["assigned_to", "collaborator"]
+
+
+class NamedRef(BaseModel):
+    id: str
+    name: str | None = None
+
+
 class IntakeTask(BaseModel):
     id: str
     title: str
@@ -220,6 +251,7 @@ class IntakeTask(BaseModel):
     priority: str | None = None
     due: str | None = None
     reference_id: str | None = None
+    description: str | None = None
 
 
 class Intake(BaseModel):
@@ -236,7 +268,12 @@ class Intake(BaseModel):
     metadata: dict[str, Any] | None = None
     assignees: list[IntakeParticipant] = Field(default_factory=list, description="ASSIGNED_TO rows.")
     collaborators: list[IntakeParticipant] = Field(default_factory=list, description="COLLABORATOR rows.")
+    roles: dict[str, Literal["assigned_to", "collaborator"]] = Field(
+        default_factory=dict, description="Teams, not people: role id -> assigned_to|collaborator."
+    )
     tasks: list[IntakeTask] = Field(default_factory=list, description="The intake's tasks.")
+    attachments: list[NamedRef] = Field(default_factory=list)
+    created_by: NamedRef | None = None
     created_at: str | None = None
     modified_at: str | None = None
     warnings: list[str] = Field(default_factory=list)

@@ -53,12 +53,16 @@ class TaskLinkSettings(BaseSettings):
     tools: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Allow-list of tools.")
     exclude_tools: Annotated[list[str], NoDecode] = Field(default_factory=list)
     vendors: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Vendors to expose.")
+    audit_admins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Credentials (HTTP token names, or sub:<OAuth subject>) whose audit://recent shows every caller.",
+    )
     manifest_dirs: Annotated[list[Path], NoDecode] = Field(
         default_factory=list,
         description="More vendor manifest folders (os.pathsep-separated): a vendor added without changing tasklink.",
     )
 
-    _split = field_validator("tools", "exclude_tools", "vendors", mode="before")(split_names)
+    _split = field_validator("tools", "exclude_tools", "vendors", "audit_admins", mode="before")(split_names)
 
     @field_validator("manifest_dirs", mode="before")
     @classmethod
@@ -68,7 +72,17 @@ class TaskLinkSettings(BaseSettings):
         return value
 
     def state_path(self, name: str) -> Path:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        """A file in the data dir, which is created private (0700): it holds keys, the ledger and the audit."""
+
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            from .errors import StateUnavailable
+
+            raise StateUnavailable(
+                f"tasklink cannot create its data dir {self.data_dir} ({exc.strerror}); "
+                "set TASKLINK_DATA_DIR to a folder it can write"
+            ) from None
         return self.data_dir / name
 
 

@@ -9,11 +9,10 @@ from contextlib import AsyncExitStack
 import pytest
 from mcp import Client
 
-from tasklink.mcp.server import build_server
 from tasklink.settings import TaskLinkSettings
 
 from ..conftest import MODES
-from .harness import MANIFEST_DIRS, VendorHarness, contract_manifests, examples_of
+from .harness import MANIFEST_DIRS, VendorHarness, contract_manifests, contract_server, examples_of
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +42,7 @@ async def harnesses(
             manifest_dirs=MANIFEST_DIRS,
             rate_limits=dict.fromkeys(manifests, 1000.0),
         )
-        server = build_server(settings)
+        server = contract_server(settings)
     async with AsyncExitStack() as stack:
         client = await stack.enter_async_context(Client(server, mode=request.param))
         tools = {

@@ -17,11 +17,15 @@ from mcp import Client
 from mcp.types import CallToolResult
 
 from tasklink.manifests import VendorManifest, load_manifests
-from tasklink.mcp.server import TaskLinkServer
+from tasklink.mcp.server import TaskLinkServer, build_server
 from tasklink.refs import sibling
 from tasklink.sandbox._core import LoggedRequest, SandboxState
 from tasklink.service import TaskLink
-from tasklink.vendors.registry import VendorRuntime
+from tasklink.settings import TaskLinkSettings
+from tasklink.vendors.registry import VendorRuntime, Vendors
+
+from ..vendor_contracts.contracts import contracts_for
+from ..vendor_contracts.recorder import Recorder
 
 #: the manifest folder of the vendor that lives only in the tests
 TASKTRAIL_MANIFESTS = Path(__file__).parent / "tasktrail" / "manifests"
@@ -38,6 +42,16 @@ def contract_manifests() -> dict[str, VendorManifest]:
     """Every vendor the contract runs on: the shipped manifests and TaskTrail's."""
 
     return load_manifests(MANIFEST_DIRS)
+
+
+def contract_server(settings: TaskLinkSettings) -> TaskLinkServer:
+    """The server the contract runs on: every vendor with a published contract answers in its documented
+    shape (undocumented fields are stripped from answers), so an adapter that reads an invented field fails
+    here too."""
+
+    recorder = Recorder(contracts_for(settings.vendors or contract_manifests()), documented_shape=True)
+    vendors = Vendors.configure(settings, sandbox_middleware=recorder.middleware)
+    return build_server(settings, service=TaskLink(settings, vendors=vendors))
 
 
 def tool_of(operation: str) -> str:

@@ -18,7 +18,6 @@ import hmac
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -35,6 +34,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ..errors import ConfigurationError
+from ..policy.keys import server_key
 from ..settings import TaskLinkSettings, split_names
 from .sdk import set_token_verifier
 from .server import TaskLinkServer
@@ -264,11 +264,8 @@ def refuse_open_bind(http: HttpSettings, options: HttpOptions) -> None:
 def request_state_key(settings: TaskLinkSettings) -> bytes:
     """32 bytes every worker derives alike: from TASKLINK_CONFIRM_SECRET, else the data dir's confirm key."""
 
-    if settings.confirm_secret is not None:
-        material = settings.confirm_secret.get_secret_value().encode()
-    else:
-        key_file: Path = settings.state_path("confirm.key")
-        material = key_file.read_bytes()
+    secret = settings.confirm_secret.get_secret_value() if settings.confirm_secret else None
+    material = server_key(secret, settings.state_path("confirm.key"))
     return hmac.new(material, REQUEST_STATE_LABEL, hashlib.sha256).digest()
 
 

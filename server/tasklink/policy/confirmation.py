@@ -1,6 +1,6 @@
-"""Confirmation: destructive operations need a token bound to the exact target that a preview
-handed out (or an accepted elicitation); tokens are HMAC-signed so any worker sharing
-TASKLINK_CONFIRM_SECRET can check them."""
+"""Confirmation: destructive operations need a token a preview handed out (or an accepted
+elicitation), bound to the exact target and to the record as the user saw it; tokens are
+HMAC-signed with a key derived from the server key, so any worker sharing it can check them."""
 
 from __future__ import annotations
 
@@ -8,52 +8,97 @@ import base64
 import hashlib
 import hmac
 import json
-import secrets
 import time
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from ..errors import InvalidInput
+from .keys import derive
+from .ledger import StateDB
 
 CONFIRM_TTL_SECONDS = 600
 
 
-class ConfirmTokens:
-    """Short-lived, target-bound confirmation tokens."""
+def shown_digest(shown: Mapping[str, Any]) -> str:
+    """A fingerprint of the record as a preview showed it to the user."""
 
-    def __init__(self, key: bytes, *, clock: Callable[[], float] = time.time, ttl: int = CONFIRM_TTL_SECONDS):
-        self._key = key
+    canonical = json.dumps(shown, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:24]
+
+
+class ConfirmTokens:
+    """Short-lived tokens bound to one target and to the record as the preview showed it.
+
+    A token from a preview of "Acme vendor review" cannot delete the record after it was renamed:
+    the delete re-reads the target and refuses when what the user saw has changed. An elicited
+    confirmation is bound the same way, to the last preview of that target (kept in the state store).
+    """
+
+    def __init__(
+        self,
+        key: bytes,
+        state: StateDB,
+        *,
+        clock: Callable[[], float] = time.time,
+        ttl: int = CONFIRM_TTL_SECONDS,
+    ) -> None:
+        self._key = derive(key, "confirm-tokens")
+        self._state = state
         self._clock = clock
         self._ttl = ttl
-
-    @classmethod
-    def from_secret_or_file(cls, secret: str | None, key_file: Path, **kw: object) -> ConfirmTokens:
-        if secret:
-            return cls(secret.encode(), **kw)  # type: ignore[arg-type]
-        if key_file.exists():
-            key = key_file.read_bytes()
-        else:
-            key_file.parent.mkdir(parents=True, exist_ok=True)
-            key = secrets.token_bytes(32)
-            key_file.write_bytes(key)
-            key_file.chmod(0o600)
-        return cls(key, **kw)  # type: ignore[arg-type]
 
     def _sign(self, payload: bytes) -> str:
         return base64.urlsafe_b64encode(hmac.new(self._key, payload, hashlib.sha256).digest()[:18]).decode()
 
-    def issue(self, operation: str, vendor: str, target: str) -> str:
-        body = json.dumps([operation, vendor, target, int(self._clock()) + self._ttl], separators=(",", ":"))
+    def issue(self, operation: str, vendor: str, target: str, shown: Mapping[str, Any]) -> str:
+        digest = shown_digest(shown)
+        expires = int(self._clock()) + self._ttl
+        self._state.remember_preview(operation, vendor, target, digest, expires)
+        body = json.dumps([operation, vendor, target, expires, digest], separators=(",", ":"))
         payload = base64.urlsafe_b64encode(body.encode()).decode().rstrip("=")
         return f"{payload}.{self._sign(body.encode())}"
 
-    def verify(self, token: str, operation: str, vendor: str, target: str) -> None:
-        """Raise InvalidInput unless `token` was issued for exactly this target and is fresh."""
+    def expected(self, operation: str, vendor: str, target: str, *, token: str | None, elicited: bool) -> str:
+        """What the user confirmed: the digest of the record as previewed (by the token, or the last
+        preview behind an accepted elicitation). Refuses a missing, forged, foreign or expired token."""
+
+        if elicited:
+            digest = self._state.previewed(operation, vendor, target, self._clock())
+            if digest is None:
+                raise InvalidInput(
+                    "the confirmation has no preview of this record (or it expired)",
+                    field="confirm",
+                    hint=f"call {operation} again so the user is asked about the record as it is now",
+                )
+            return digest
+        if not token:
+            raise InvalidInput(
+                "deleting needs the confirm_token from a preview",
+                field="confirm_token",
+                hint=f"call {operation} without confirm to get a preview and a token",
+            )
+        return self.verify(token, operation, vendor, target)
+
+    @staticmethod
+    def require_unchanged(
+        expected: str, operation: str, what: str, current: Mapping[str, Any], *, elicited: bool = False
+    ) -> None:
+        """Refuse when the record re-read just before the delete is not the one the user saw."""
+
+        if expected != shown_digest(current):
+            raise InvalidInput(
+                f"{what} changed since the user previewed it, so the confirmation no longer matches it",
+                field="confirm" if elicited else "confirm_token",
+                hint=f"preview again (call {operation} without confirm) and ask the user about the record as it is now",
+            )
+
+    def verify(self, token: str, operation: str, vendor: str, target: str) -> str:
+        """The previewed record's digest, if `token` was issued for exactly this target and is fresh."""
 
         try:
             payload, signature = token.rsplit(".", 1)
             body = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
-            op, ven, tgt, expires = json.loads(body)
+            op, ven, tgt, expires, digest = json.loads(body)
         except (ValueError, TypeError) as exc:
             raise InvalidInput(
                 "confirm_token is not a token tasklink issued",
@@ -77,3 +122,4 @@ class ConfirmTokens:
                 field="confirm_token",
                 hint="call without confirm to get a fresh preview and token",
             )
+        return str(digest)

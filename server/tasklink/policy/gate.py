@@ -17,7 +17,8 @@ from __future__ import annotations
 import dataclasses
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -25,12 +26,14 @@ from typing import Any, Generic, TypeVar
 import anyio
 from pydantic import BaseModel, Field
 
-from ..errors import InProgress, InvalidInput, OutcomeUnknown, TaskLinkError, VendorError
+from ..errors import InProgress, InvalidInput, OutcomeUnknown, StateUnavailable, TaskLinkError, VendorError
 from ..models import DryRunReport, ResolvedPerson
 from ..vendors._http import VendorHttp, WritePlan
 from .ledger import AuditLog, IdempotencyLedger, digest
 
 R = TypeVar("R", bound=BaseModel)
+#: the longest vendor-supplied text (an error message, a request id) an audit row keeps
+AUDIT_TEXT_LIMIT = 300
 
 
 @dataclass
@@ -40,6 +43,8 @@ class CallInfo:
     transport: str = "python"
     client: str | None = None
     tool: str | None = None
+    #: the verified credential (HTTP token name or OAuth subject); None in-process and over stdio
+    credential: str | None = None
 
 
 call_info: ContextVar[CallInfo] = ContextVar("tasklink_call_info", default=CallInfo())  # noqa: B039 - frozen default
@@ -84,6 +89,12 @@ class Prepared(Generic[R]):
     resolved: list[ResolvedPerson] = field(default_factory=list)
     #: the longest key the vendor takes (None: keys are not sent)
     key_max_length: int | None = None
+    #: releases what the preparation holds (a create's title lock) once the write is over
+    release: Callable[[], None] | None = None
+
+    def done(self) -> None:
+        if self.release is not None:
+            self.release()
 
 
 Prepare = Callable[[bool], Awaitable[Prepared[R]]]
@@ -110,37 +121,50 @@ class WriteGate:
         ledger: IdempotencyLedger,
         audit: AuditLog,
         *,
+        redact: Callable[[str], str] = str,
         wait_timeout: float = 60.0,
         poll_interval: float = 0.02,
     ) -> None:
         self.ledger = ledger
         self.audit = audit
+        self.redact = redact
         self.wait_timeout = wait_timeout
         self.poll_interval = poll_interval
 
     # -- audit ----------------------------------------------------------------------------
 
+    def _row(self, call: WriteCall) -> dict[str, Any]:
+        info = call_info.get()
+        return {
+            "transport": info.transport,
+            "client": info.client,
+            "credential": info.credential,
+            "tool": info.tool or call.operation,
+            "vendor": call.vendor,
+            "target": call.target,
+            "args_digest": digest(call.arguments),
+            "idempotency_key": call.idempotency_key,
+            "arguments": call.arguments,
+        }
+
     def record(self, call: WriteCall, outcome: str, *, target: str | None = None, detail: str | None = None,
                request_id: str | None = None) -> None:  # fmt: skip
-        info = call_info.get()
-        self.audit.record(
-            transport=info.transport,
-            client=info.client,
-            tool=info.tool or call.operation,
-            vendor=call.vendor,
-            target=target or call.target,
-            args_digest=digest(call.arguments),
-            idempotency_key=call.idempotency_key,
-            outcome=outcome,
-            detail=detail,
-            vendor_request_id=request_id,
-            arguments=call.arguments,
-        )
+        row = self._row(call) | {"target": target or call.target}
+        self.audit.record(**row, outcome=outcome, detail=self._clean(detail), vendor_request_id=self._clean(request_id))
 
     def refuse(self, call: WriteCall, exc: TaskLinkError) -> None:
-        request_id = exc.request_id if isinstance(exc, VendorError) else None
-        outcome = "unknown" if isinstance(exc, OutcomeUnknown) else f"refused:{type(exc).__name__}"
-        self.record(call, outcome, detail=exc.message[:300], request_id=request_id)
+        self.record(call, _outcome_of(exc), detail=exc.message, request_id=_request_id(exc))
+
+    def _clean(self, text: str | None) -> str | None:
+        """Vendor-supplied text for the audit: credentials scrubbed, bounded."""
+
+        return None if text is None else self.redact(text)[:AUDIT_TEXT_LIMIT]
+
+    def _finish(self, attempt: int, outcome: str, *, target: str | None = None, detail: str | None = None,
+                request_id: str | None = None) -> None:  # fmt: skip
+        self.audit.finish(
+            attempt, outcome, target=target, detail=self._clean(detail), request_id=self._clean(request_id)
+        )
 
     # -- the two ways through -------------------------------------------------------------
 
@@ -171,29 +195,51 @@ class WriteGate:
             call = dataclasses.replace(call, idempotency_key=mint_key())
         key = call.idempotency_key
         assert key is not None
-        replay = await self._claim(call, key, result_type)
+        try:
+            replay = await self._claim(call, key, result_type)
+        except StateUnavailable as exc:
+            raise StateUnavailable(f"{exc.message}; nothing was sent") from None
         if replay is not None:
             return replay
         try:
             prepared = await prepare(False)
-            self._key(call, prepared)
-            answer = await prepared.http.execute(dataclasses.replace(prepared.plan, request=self._keyed(prepared, key)))
-            result = prepared.finish(answer)
-        except OutcomeUnknown as exc:
-            self.ledger.mark_unknown(key, exc.message)
-            self.refuse(call, exc)
-            raise
         except TaskLinkError as exc:
             self.ledger.release(key)
             self.refuse(call, exc)
             raise
         except BaseException:
+            self.ledger.release(key)  # nothing was sent yet
+            raise
+        with _released(prepared):
+            return await self._send(call, key, prepared)
+
+    async def _send(self, call: WriteCall, key: str, prepared: Prepared[R]) -> R:
+        try:
+            self._key(call, prepared)
+            attempt = self.audit.begin(**self._row(call))  # committed before anything is sent
+        except TaskLinkError as exc:
+            self.ledger.release(key)
+            if not isinstance(exc, StateUnavailable):
+                self.refuse(call, exc)
+            raise
+        try:
+            answer = await prepared.http.execute(dataclasses.replace(prepared.plan, request=self._keyed(prepared, key)))
+            result = prepared.finish(answer)
+        except OutcomeUnknown as exc:
+            self.ledger.mark_unknown(key, exc.message)
+            self._finish(attempt, "unknown", detail=exc.message, request_id=exc.request_id)
+            raise
+        except TaskLinkError as exc:
+            self.ledger.release(key)
+            self._finish(attempt, _outcome_of(exc), detail=exc.message, request_id=_request_id(exc))
+            raise
+        except BaseException:
             # a bug or a cancelled call after the request may have gone out: never claim it did not happen
             self.ledger.mark_unknown(key, "the call was interrupted after it may have reached the vendor")
-            self.record(call, "unknown", detail="interrupted")
+            self._finish(attempt, "unknown", detail="interrupted")
             raise
         self.ledger.settle(key, result.model_dump_json())
-        self.record(call, "ok", target=_target_of(result))
+        self._finish(attempt, "ok", target=_target_of(result))
         return result
 
     # -- keys -----------------------------------------------------------------------------
@@ -253,6 +299,22 @@ def _claim_refusal(
             how_to_check=f"look for the record in {call.vendor} (list or get) and continue from what you find",
         )
     return InProgress(f"A call with idempotency_key {key!r} is still in progress")
+
+
+@contextmanager
+def _released(prepared: Prepared[Any]) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        prepared.done()
+
+
+def _outcome_of(exc: TaskLinkError) -> str:
+    return "unknown" if isinstance(exc, OutcomeUnknown) else f"refused:{type(exc).__name__}"
+
+
+def _request_id(exc: TaskLinkError) -> str | None:
+    return exc.request_id if isinstance(exc, VendorError) else None
 
 
 def _target_of(result: BaseModel) -> str | None:

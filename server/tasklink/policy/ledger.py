@@ -8,8 +8,11 @@ unknown, never "try again and maybe duplicate".
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
+import socket
 import sqlite3
 import threading
 import time
@@ -20,7 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from ..errors import StateUnavailable
+
 State = Literal["in_flight", "done", "unknown"]
+#: the outcome of a write's audit row until the write finishes; left by a crash, it means "outcome unknown"
+ATTEMPT = "attempt"
 ClaimKind = Literal["new", "replay", "conflict", "in_flight", "unknown"]
 
 SCHEMA = """
@@ -41,6 +48,7 @@ CREATE TABLE IF NOT EXISTS audit (
     at REAL NOT NULL,
     transport TEXT NOT NULL,
     client TEXT,
+    credential TEXT,
     tool TEXT NOT NULL,
     vendor TEXT,
     target TEXT,
@@ -52,7 +60,73 @@ CREATE TABLE IF NOT EXISTS audit (
     arguments TEXT
 );
 CREATE INDEX IF NOT EXISTS audit_at ON audit(at);
+CREATE TABLE IF NOT EXISTS previews (
+    operation TEXT NOT NULL,
+    vendor TEXT NOT NULL,
+    target TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    expires REAL NOT NULL,
+    PRIMARY KEY (operation, vendor, target)
+);
+CREATE TABLE IF NOT EXISTS locks (
+    name TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    expires REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS recent_writes (
+    vendor TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    title TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS recent_writes_title ON recent_writes(vendor, kind, title);
 """
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+MOVE_AWAY = (
+    "if it is damaged, restore it from a backup or move it away to start afresh (the idempotency keys and "
+    "the audit log in it are then forgotten); if it is read-only, make it writable"
+)
+
+
+def _create(path: Path) -> None:
+    """A complete, private state file, linked into place (a concurrent creator's file wins)."""
+
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}")
+    os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    try:
+        db = sqlite3.connect(str(temporary), isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(SCHEMA)
+        finally:
+            db.close()
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)
+    finally:
+        for leftover in (temporary, Path(f"{temporary}-wal"), Path(f"{temporary}-shm")):
+            leftover.unlink(missing_ok=True)
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    """State files written by an earlier version gain the columns added since."""
+
+    columns = {row[1] for row in db.execute("PRAGMA table_info(audit)")}
+    if "credential" not in columns:
+        db.execute("ALTER TABLE audit ADD COLUMN credential TEXT")
+
+
+def _refuse_foreign(path: Path) -> None:
+    """An empty or non-SQLite file is refused, never re-initialised (that would forget every key)."""
+
+    with path.open("rb") as file:
+        head = file.read(len(SQLITE_HEADER))
+    if not head:
+        raise StateUnavailable(f"{path} is empty (0 bytes), so tasklink's state was lost or truncated; {MOVE_AWAY}")
+    if head != SQLITE_HEADER:
+        raise StateUnavailable(f"{path} is not an SQLite database, so it is not tasklink's state; {MOVE_AWAY}")
 
 
 def digest(payload: Any) -> str:
@@ -63,19 +137,43 @@ def digest(payload: Any) -> str:
 
 
 class StateDB:
-    """One connection to tasklink's state file, shared by the ledger and the audit log."""
+    """One connection to tasklink's state file, shared by the ledger and the audit log.
+
+    The file is created complete (schema and WAL mode written to a private temporary file, mode
+    0600, then linked into place), so two processes opening a fresh data dir at once both start. A
+    file that is empty, not SQLite, someone else's database, damaged or read-only stops start-up with
+    one message naming the file and what to do — never a silently fresh ledger.
+    """
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
         self._lock = threading.RLock()
-        self.db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(SCHEMA)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if not path.exists():
+                _create(path)
+        except OSError as exc:
+            raise StateUnavailable(
+                f"tasklink cannot create its state file {path} ({exc.strerror}); "
+                "set TASKLINK_DATA_DIR to a folder it can write"
+            ) from None
+        _refuse_foreign(path)
+        try:
+            self.db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10)
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            tables = {row[0] for row in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if tables and not {"idempotency", "audit"} <= tables:
+                raise StateUnavailable(f"{path} is another program's database, not tasklink's state; {MOVE_AWAY}")
+            self.db.executescript(SCHEMA)
+            _add_missing_columns(self.db)
+            if self.db.execute("PRAGMA quick_check(1)").fetchone()[0] != "ok":
+                raise sqlite3.DatabaseError("the integrity check failed")
+        except sqlite3.Error as exc:
+            raise StateUnavailable(f"tasklink cannot use its state file {path} ({exc}); {MOVE_AWAY}") from None
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
+        with self._lock, self._translated():
             self.db.execute("BEGIN IMMEDIATE")
             try:
                 yield self.db
@@ -84,13 +182,37 @@ class StateDB:
                 raise
             self.db.execute("COMMIT")
 
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise StateUnavailable(f"tasklink could not read or write its state file {self.path} ({exc})") from None
+
     def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
+        with self._lock, self._translated():
             return self.db.execute(sql, args).fetchall()
 
     def close(self) -> None:
         with self._lock:
             self.db.close()
+
+    # -- the last preview of a delete target (what an elicited confirmation is bound to) ------
+
+    def remember_preview(self, operation: str, vendor: str, target: str, digest: str, expires: float) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO previews(operation, vendor, target, digest, expires) VALUES (?,?,?,?,?) "
+                "ON CONFLICT(operation, vendor, target) DO UPDATE SET digest=excluded.digest, expires=excluded.expires",
+                (operation, vendor, target, digest, expires),
+            )
+
+    def previewed(self, operation: str, vendor: str, target: str, now: float) -> str | None:
+        rows = self.query(
+            "SELECT digest FROM previews WHERE operation=? AND vendor=? AND target=? AND expires >= ?",
+            (operation, vendor, target, now),
+        )
+        return str(rows[0][0]) if rows else None
 
 
 @dataclass(frozen=True)
@@ -100,6 +222,24 @@ class Claim:
     vendor: str = ""
     result: str | None = None
     message: str | None = None
+
+
+def owner_is_gone(owner: str) -> bool:
+    """True when `owner` was a process on this host that no longer runs (a crash: its write is unknown now).
+
+    Owners on other hosts are judged by silence alone (`stale_after`)."""
+
+    host, _, rest = owner.partition(":")
+    pid, _, _ = rest.partition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 class IdempotencyLedger:
@@ -116,7 +256,7 @@ class IdempotencyLedger:
         self.stale_after = stale_after
         self.clock = clock
         #: identifies this process; an in-flight row owned by another, silent owner is abandoned
-        self.owner = uuid.uuid4().hex
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex}"
 
     def claim(self, key: str, operation: str, vendor: str, args_digest: str) -> Claim:
         now = self.clock()
@@ -143,7 +283,7 @@ class IdempotencyLedger:
                 return Claim("replay", op, ven, result=result)
             if state == "unknown":
                 return Claim("unknown", op, ven, message=message)
-            abandoned = owner != self.owner and now - updated > self.stale_after
+            abandoned = owner != self.owner and (now - updated > self.stale_after or owner_is_gone(owner))
             if abandoned:
                 message = "an earlier attempt with this key was interrupted before its outcome was recorded"
                 db.execute(
@@ -198,6 +338,7 @@ class AuditLog:
         transport: str,
         client: str | None,
         tool: str,
+        credential: str | None = None,
         vendor: str | None,
         target: str | None,
         args_digest: str | None,
@@ -206,15 +347,18 @@ class AuditLog:
         detail: str | None = None,
         vendor_request_id: str | None = None,
         arguments: dict[str, Any] | None = None,
-    ) -> None:
+    ) -> int:
+        """Append one row; returns its sequence number."""
+
         with self.db.transaction() as db:
-            db.execute(
-                "INSERT INTO audit(at, transport, client, tool, vendor, target, args_digest, idempotency_key, "
-                "outcome, detail, vendor_request_id, arguments) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            cursor = db.execute(
+                "INSERT INTO audit(at, transport, client, credential, tool, vendor, target, args_digest, "
+                "idempotency_key, outcome, detail, vendor_request_id, arguments) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     self.clock(),
                     transport,
                     client,
+                    credential,
                     tool,
                     vendor,
                     target,
@@ -226,12 +370,44 @@ class AuditLog:
                     json.dumps(arguments, default=str) if (self.full and arguments is not None) else None,
                 ),
             )
+            return int(cursor.lastrowid or 0)
 
-    def entries(self, *, since: float | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    def begin(self, **fields: Any) -> int:
+        """The first phase of a write's audit: an `attempt` row, committed before the first vendor request.
+
+        A crash before `finish` leaves the attempt, which readers show as "outcome unknown". Raises
+        StateUnavailable when the row cannot be written (disk full, read-only), so nothing is sent.
+        """
+
+        try:
+            return self.record(outcome=ATTEMPT, **fields)
+        except sqlite3.Error as exc:
+            raise StateUnavailable(
+                f"tasklink could not write the audit row for this write ({exc}), so nothing was sent; "
+                f"check that {self.db.path} is writable and the disk has room"
+            ) from None
+
+    def finish(
+        self, seq: int, outcome: str, *, target: str | None, detail: str | None = None, request_id: str | None = None
+    ) -> None:
+        """The second phase: the attempt row gets the outcome."""
+
+        with self.db.transaction() as db:
+            db.execute(
+                "UPDATE audit SET outcome=?, target=coalesce(?, target), detail=?, vendor_request_id=? WHERE seq=?",
+                (outcome, target, detail, request_id, seq),
+            )
+
+    def entries(
+        self, *, since: float | None = None, limit: int | None = None, credential: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Entries oldest first; with `credential`, only that credential's."""
+
         columns = [
             "at",
             "transport",
             "client",
+            "credential",
             "tool",
             "vendor",
             "target",
@@ -242,8 +418,9 @@ class AuditLog:
             "vendor_request_id",
             "arguments",
         ]
-        sql = f"SELECT {', '.join(columns)} FROM audit WHERE at >= ? ORDER BY seq DESC"  # noqa: S608 - fixed columns
-        args: tuple[Any, ...] = (since or 0.0,)
+        mine = " AND credential = ?" if credential is not None else ""
+        sql = f"SELECT {', '.join(columns)} FROM audit WHERE at >= ?{mine} ORDER BY seq DESC"  # noqa: S608 - fixed
+        args: tuple[Any, ...] = (since or 0.0,) + ((credential,) if credential is not None else ())
         if limit is not None:
             sql += " LIMIT ?"
             args += (limit,)

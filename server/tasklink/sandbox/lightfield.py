@@ -8,7 +8,18 @@ index, error envelope) and the SDK's soft delete. Behaviour worth knowing:
   on every request; a body without `Content-Type: application/json` answers 415.
 - Create answers 200; writes take bare values, reads wrap them (`{value, valueType}`, relationships
   `{cardinality, objectType, values}`); `additionalProperties: false` → 400 `unknown_field` + `param`.
-- Error bodies follow the errors page: `{"error": {type, message, code?, param?}}`.
+- Error bodies are bare `{type, message, code?, param?}`, as the OpenAPI error schemas and the docs'
+  own 429 and 409 examples show them (the errors page wraps them in `{"error": …}`; the adapter reads
+  both; tests/test_lightfield_adapter.py::test_lightfield_error_envelope_contradiction).
+- List filters `key[operator]=value` (a leading `-` negates; no operator means `equal` where the value
+  type allows it, else `contains`): each value type allows only some operators (docs: list endpoints,
+  "Operators by value type"); another is 400 `invalid_configuration`. Relationships filter by their
+  definition slug, which is organisation-specific (`$task-owner_member` for the assignee here, never a
+  guessed `$task-assignedTo`); an unknown slug is 400 `unknown_relationship`. The slugs are in
+  `GET /v1/tasks/definitions` (each relationship definition's `slug`) and can be changed on
+  `relationship_slugs` to act as another organisation.
+- Update takes null for any field (the TaskUpdate schema allows it): null clears the value, even
+  `$title` and `$status`; create needs both as strings.
 - `Idempotency-Key` (≤ 255 chars, 24 h, per operation type): a replay returns the original
   response, a duplicate while the first is in flight answers 409 `idempotency_conflict`, and a
   failed original is not cached.
@@ -81,6 +92,15 @@ FIELD_DEFINITIONS: dict[str, Json] = {
     "$dueAt": {"id": "fd_task_due_at", "label": "Due", "description": "Due date as an ISO 8601 datetime string.",
                "valueType": "DATETIME", "readOnly": False, "typeConfiguration": {}},
 }  # fmt: skip
+#: this organisation's relationship definition slugs (what list filters name as `$task-<slug>`)
+RELATIONSHIP_SLUGS: dict[str, str] = {
+    "$assignedTo": "owner_member",
+    "$account": "account",
+    "$opportunity": "opportunity",
+    "$createdBy": "creator_member",
+    "$note": "note",
+    "champion": "champion",
+}
 RELATIONSHIP_DEFINITIONS: dict[str, Json] = {
     "$assignedTo": {"id": "rd_task_assigned_to", "label": "Assigned to", "cardinality": "HAS_ONE",
                     "objectType": "member", "description": "The member this task is assigned to."},
@@ -97,15 +117,27 @@ RELATIONSHIP_DEFINITIONS: dict[str, Json] = {
 }  # fmt: skip
 READ_ONLY_RELATIONSHIPS = ("$note",)
 FIELD_VALUE_TYPES = {k: v["valueType"] for k, v in FIELD_DEFINITIONS.items()}
-#: list filter operators by value type (relationships take `contains`/`equal` on their definition slug)
+_COMPARE = ("equal", "greaterThan", "greaterThanOrEqual", "lessThan", "lessThanOrEqual")
+#: list filter operators by value type (docs: using-the-api/list-endpoints, "Operators by value type");
+#: MULTI_SELECT and MARKDOWN are not filterable; relationships take `equal`/`contains` alike on their slug
 OPERATORS: dict[str, tuple[str, ...]] = {
-    "TEXT": ("equal", "startsWith", "contains"),
-    "MARKDOWN": ("contains",),
+    "NUMBER": _COMPARE,
+    "CURRENCY": _COMPARE,
+    "DATETIME": _COMPARE,
+    "TEXT": ("equal", "startsWith"),
+    "FULL_NAME": ("equal", "startsWith"),
+    "SOCIAL_HANDLE": ("equal", "startsWith"),
+    "ADDRESS": ("equal", "startsWith"),
+    "CHECKBOX": ("equal",),
     "SINGLE_SELECT": ("equal",),
-    "DATETIME": ("equal", "greaterThan", "greaterThanOrEqual", "lessThan", "lessThanOrEqual"),
+    "EMAIL": ("contains",),
+    "TELEPHONE": ("contains",),
+    "URL": ("contains",),
+    "MULTI_SELECT": (),
+    "MARKDOWN": (),
     "RELATIONSHIP": ("equal", "contains"),
 }
-FILTER_PARAM = re.compile(r"^(?P<key>[^\[\]]+)\[(?P<neg>-?)(?P<op>[A-Za-z]+)\]$")
+FILTER_PARAM = re.compile(r"^(?P<key>[^\[\]]+)(?:\[(?P<neg>-?)(?P<op>[A-Za-z]+)\])?$")
 
 
 def demo_settings() -> dict[str, str]:
@@ -146,7 +178,7 @@ def _parse_datetime(value: str) -> datetime | None:
 
 
 class ApiError(Exception):
-    """One Lightfield error answer; rendered in the documented `{"error": {...}}` envelope."""
+    """One Lightfield error answer, rendered bare as the OpenAPI error schemas have it."""
 
     TYPES: ClassVar[dict[int, str]] = {
         400: "bad_request",
@@ -171,7 +203,7 @@ class ApiError(Exception):
             self.body["param"] = param
 
     def response(self, headers: dict[str, str] | None = None) -> JSONResponse:
-        return JSONResponse({"error": self.body}, status_code=self.status, headers=headers)
+        return JSONResponse(self.body, status_code=self.status, headers=headers)
 
 
 def bad_request(message: str, code: str, param: str | None = None) -> ApiError:
@@ -220,6 +252,8 @@ class LightfieldSandbox:
         self._buckets: dict[str, Bucket] = {}
         self._lock = threading.Lock()
         self._in_flight: set[str] = set()
+        #: this organisation's relationship slugs; tests change them to act as another organisation
+        self.relationship_slugs = dict(RELATIONSHIP_SLUGS)
         #: tests: when set, writes pause after claiming their idempotency key until `hold` is set
         self.hold: anyio.Event | None = None
         self.held: anyio.Event | None = None
@@ -282,7 +316,7 @@ class LightfieldSandbox:
             status, body = await run()
         except _RateLimited as limited:
             return JSONResponse(
-                {"error": {"type": "too_many_requests", "message": "Rate limit exceeded. Please try again later."}},
+                {"type": "too_many_requests", "message": "Rate limit exceeded. Please try again later."},
                 status_code=429,
                 headers=limited.headers,
             )
@@ -406,9 +440,9 @@ class LightfieldSandbox:
         out: Json = {}
         for key, value in fields.items():
             param = f"fields.{key}"
-            if value is None:
-                if key in ("$title", "$status"):
-                    raise bad_request(f"{param} cannot be null.", "invalid_type", param)
+            if value is None:  # TaskUpdate allows null for every field (it clears the value); TaskCreate does not
+                if create and key in ("$title", "$status"):
+                    raise bad_request(f"{param} must be a string.", "invalid_type", param)
                 out[key] = None
                 continue
             if not isinstance(value, str):
@@ -604,7 +638,7 @@ class LightfieldSandbox:
                     raise bad_request("status must be 'active' or 'trashed'.", "invalid_type", "status")
                 status = value
                 continue
-            filters.append(_parse_filter(name, value))
+            filters.append(_parse_filter(name, value, self.relationship_slugs))
         self._apply_index(until=self.clock())
         rows = [r for r in self.store.all("index") if r["trashed"] == (status == "trashed")]
         rows = [r for r in rows if all(_matches(r["task"], f) for f in filters)]
@@ -617,7 +651,10 @@ class LightfieldSandbox:
             return 200, {
                 "objectType": "task",
                 "fieldDefinitions": FIELD_DEFINITIONS,
-                "relationshipDefinitions": RELATIONSHIP_DEFINITIONS,
+                "relationshipDefinitions": {
+                    key: {**definition, "slug": self.relationship_slugs[key]}
+                    for key, definition in RELATIONSHIP_DEFINITIONS.items()
+                },
             }
 
         return await self._handle(request, "Read", run)
@@ -690,33 +727,43 @@ def _paging(request: Request) -> tuple[int, int]:
     return values["offset"], values["limit"]
 
 
-def _filter_type(key: str) -> tuple[str, str]:
-    """(value type, record path) for a filter key, or an `unknown_field` error."""
+def _filter_type(key: str, slugs: dict[str, str], param: str) -> tuple[str, str]:
+    """(value type, record path) for a filter key; an unknown field or relationship slug is a 400."""
 
     if key in FIELD_VALUE_TYPES:
         return FIELD_VALUE_TYPES[key], key
     if key.startswith("$task-"):
         slug = key.removeprefix("$task-")
-        for rel in (f"${slug}", slug):
-            if rel in RELATIONSHIP_DEFINITIONS:
+        for rel, known in slugs.items():
+            if known == slug:
                 return "RELATIONSHIP", rel
+        raise bad_request(
+            f"Unknown relationship '{key}' for tasks. Relationship filters use the definition slug from "
+            "GET /v1/tasks/definitions ($task-<slug>).",
+            "unknown_relationship",
+            param,
+        )
     raise bad_request(
         f"Unknown filter '{key}'. Filter fields by key ($title, $status, $description, $dueAt) and "
-        "relationships by definition slug (e.g. $task-account, $task-assignedTo).",
+        "relationships by definition slug ($task-<slug>, from GET /v1/tasks/definitions).",
         "unknown_field",
-        key,
+        param,
     )
 
 
-def _parse_filter(name: str, value: str) -> tuple[str, bool, str, str]:
+def _parse_filter(name: str, value: str, slugs: dict[str, str]) -> tuple[str, bool, str, str]:
     match = FILTER_PARAM.match(name)
     if match is None:
         raise bad_request(f"Unknown parameter '{name}'. Filters look like $status[equal]=TODO.", "unknown_field", name)
-    value_type, path = _filter_type(match["key"])
-    op = match["op"]
-    if op not in OPERATORS[value_type]:
+    value_type, path = _filter_type(match["key"], slugs, name)
+    allowed = OPERATORS.get(value_type, ())
+    if not allowed:
+        raise bad_request(f"{match['key']} is a {value_type} field, which lists cannot filter.",
+                          "invalid_configuration", name)  # fmt: skip
+    op = match["op"] or ("equal" if "equal" in allowed else "contains")
+    if op not in allowed:
         raise bad_request(
-            f"Operator '{op}' is not available for {match['key']}; use one of {', '.join(OPERATORS[value_type])}.",
+            f"Operator '{op}' is not available for {match['key']} ({value_type}); use one of {', '.join(allowed)}.",
             "invalid_configuration",
             name,
         )
@@ -741,12 +788,15 @@ def _matches(task: Json, flt: tuple[str, bool, str, str]) -> bool:
                 "lessThan": a < w,
                 "lessThanOrEqual": a <= w,
             }[op]
-        else:
+        else:  # `startsWith` with an empty value matches every record where the field is set and non-empty
             text, needle = str(actual).lower(), wanted.lower()
-            hit = {"equal": text == needle, "startsWith": text.startswith(needle), "contains": needle in text}[op]
-    else:
-        ids = task["relationships"].get(path, [])
-        hit = wanted in ids if op == "contains" else ids == [wanted]
+            hit = {
+                "equal": text == needle,
+                "startsWith": bool(text) and text.startswith(needle),
+                "contains": needle in text,
+            }[op]
+    else:  # relationships: `equal` and `contains` behave the same
+        hit = wanted in task["relationships"].get(path, [])
     return hit != negate
 
 

@@ -1,16 +1,26 @@
-"""SpotDraft simulator: legal intakes, user tasks and org users, as documented.
+"""SpotDraft simulator: legal intakes, user tasks, org users and roles, as documented.
 
-Contract: spotdraft-openapi.yml (legal_intake v1, user_tasks v2.1, auth/users v2.1) and the
-intake recipe (seed-docs/000). Behaviour worth knowing: `client-id`/`client-secret` headers;
-a missing trailing slash answers 302; unknown or deleted intake ids answer 403, not 404;
-DELETE is soft and answers 204; 400 bodies are either field-keyed or a SpotDraft public error
-object `{detail, status_code, code, message}`.
+Contract: spotdraft-v1-legal-intake-api-openapi.yml (legal_intake v1),
+spotdraft-v2-1-tasks-and-reminders-api-openapi.yml (user_tasks v2.1), spotdraft-openapi.yml
+(auth/users and auth/roles v2.1) and the intake recipe (seed-docs/000). Requests are checked
+against the request schemas — what they allow is accepted, what they forbid is refused with the
+documented status and body — and every answer has the documented response shape
+(`LegalIntakePublicDetailResponse`, `LegalIntakePublicListResponse`, `UserTaskPublicResponse`,
+`PublicUserWithRolesMinimalListResponse`, `ExternalUserActiveRolesResponseList`).
+
+Behaviour worth knowing: `client-id`/`client-secret` headers; a missing trailing slash answers
+302; unknown or deleted intake ids answer 403, not 404; DELETE is soft and answers 204; intake
+400 bodies are field-keyed (or `{"detail": ...}` for a bad sort), a create-domain failure and
+every user-task 400 is a SpotDraft public error object `{detail, status_code, code, message}`;
+datetimes are answered in UTC with a `Z`. Role (team) rows on an intake can be read but not
+written through the public API (`entity_type` is `ORG_USER` only in requests); `put_role_row`
+stands in for the SpotDraft app, where they are set.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +40,11 @@ PRIORITIES = ("LOW", "MEDIUM", "HIGH")
 INTAKE_STATUSES = ("DRAFT", "PENDING", "IN_PROGRESS", "BLOCKED", "COMPLETED", "DISCARDED")
 INTAKE_TASK_STATUSES = ("PENDING", "IN_PROGRESS", "BLOCKED", "COMPLETED", "DISCARDED")
 TASK_CATEGORIES = ("USER_TASK", "OBLIGATION_TASK", "INTAKE_TASK")
+DURATION_KINDS = ("DAYS", "WEEKS", "MONTHS", "YEARS")
+ASSIGNEE_TYPES = ("ASSIGNED_TO", "COLLABORATOR")
 SORT_FIELDS = ("created_at", "priority", "status", "title")
 FORBIDDEN = {"detail": "You do not have permission to perform this action."}
+_IDS = uuid.UUID("5b0e3c1a-8f0d-4f4e-9a43-3c2f1d7e9a10")
 
 USERS: list[Json] = [
     {"id": 100, "first_name": "Sonia", "last_name": "Sotomayor", "email": "sonia@acme-legal.example",
@@ -46,8 +59,8 @@ USERS: list[Json] = [
      "designation": "Paralegal", "is_active": False, "roles": [456]},
 ]  # fmt: skip
 ROLES: list[Json] = [
-    {"id": 123, "name": "Admin", "description": "Admin team"},
-    {"id": 456, "name": "Legal", "description": "Legal team"},
+    {"id": 123, "name": "Admin", "description": "Admin team", "created": "2024-01-15T09:00:00Z"},
+    {"id": 456, "name": "Legal", "description": "Legal team", "created": "2024-01-15T09:00:00Z"},
 ]
 WORKFLOWS: list[Json] = [
     {"workflow_id": 7, "frozen_id": 700, "title": "Legal Intake", "description": "General legal requests",
@@ -56,6 +69,25 @@ WORKFLOWS: list[Json] = [
      "type": "CONTRACT_WORKFLOW", "published": True},
     {"workflow_id": 9, "frozen_id": None, "title": "Procurement intake (draft)", "description": None,
      "type": "INTAKE_WORKFLOW", "published": False},
+]  # fmt: skip
+WORKSPACE: Json = {
+    "id": 1,
+    "name": "Acme Legal (sandbox)",
+    "is_individual_org": False,
+    "show_workspace_migration": False,
+}
+#: the workspace's files (attachable to an intake with `file_ids`), as in the spec's example
+FILES: list[Json] = [
+    {"uuid": "10f9a299-9e9a-4bc9-9299-5b89bc06d370", "name": "nda.pdf"},
+    {"uuid": "9831fa6f-1d6c-4f8e-8fba-83d68765ca20", "name": "vendor-msa.docx"},
+]
+#: the workspace's contracts (a user task may name one with `contract_id`)
+CONTRACTS: list[Json] = [
+    {"id": 1, "public_id": "0b6c1f0e-4d1a-4c56-9a5e-2f7d8e1c3b21", "contract_name": "Acme master services agreement",
+     "contract_type_id": 3, "status": "EXECUTED", "display_status": "EXECUTED",
+     "display_status_without_on_hold_check": "EXECUTED", "contract_kind": "UPLOAD_EXECUTED",
+     "created": "2025-01-10T12:00:00Z", "created_by_workspace_id": 1, "editor_client": "UNSET", "workflow_id": "8",
+     "workflow_name": "Vendor NDA"},
 ]  # fmt: skip
 
 
@@ -100,8 +132,21 @@ def contract_examples() -> dict[str, dict[str, Any]]:
     }
 
 
+def put_role_row(store: SandboxStore, intake_id: int, role_id: int, assignee_type: str = "ASSIGNED_TO") -> None:
+    """Put a role (team) on an intake, as the SpotDraft app can; the public API only reads such rows."""
+
+    intake = store.get("intake", intake_id)
+    if intake is None:
+        raise KeyError(f"no intake {intake_id}")
+    if not any(r["id"] == role_id for r in ROLES):
+        raise KeyError(f"no role {role_id}")
+    row = {"entity_id": str(role_id), "entity_type": "ROLE", "assignee_type": assignee_type}
+    intake["participants"] = [*intake["participants"], row]
+    store.put("intake", intake_id, intake)
+
+
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _public_error(message: str, status: int = 400, code: str = "SD_PUBLIC_00039") -> JSONResponse:
@@ -109,23 +154,68 @@ def _public_error(message: str, status: int = 400, code: str = "SD_PUBLIC_00039"
     return JSONResponse(body, status_code=status)
 
 
-def _parse_datetime(value: Any) -> datetime | None:
-    if not isinstance(value, str):
+def _date_time(value: Any) -> str | None:
+    """An RFC 3339 date-time (a date, a time and an offset) in the API's answer form (UTC, `Z`); else None.
+
+    A date alone or a time without an offset is not a `date-time`, so it is refused, never echoed."""
+
+    if not isinstance(value, str) or len(value) < 16 or value[10] not in "Tt ":
         return None
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if parsed.tzinfo is None:
+        return None
+    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_uuid(value: Any) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return isinstance(value, str)
 
 
 def _user(user_id: Any) -> Json | None:
     return next((u for u in USERS if str(u["id"]) == str(user_id)), None)
 
 
-def _user_summary(user: Json) -> Json:
-    name = f"{user['first_name']} {user['last_name']}"
-    return {"id": user["id"], "name": name, "email": user["email"], "designation": user["designation"]}
+def _full_name(user: Json) -> str:
+    return f"{user['first_name']} {user['last_name']}"
+
+
+def _public_org_user(user: Json) -> Json:
+    """`PublicOrgUserResponse` (legal intake answers)."""
+
+    return {"id": user["id"], "name": _full_name(user), "email": user["email"], "designation": user["designation"]}
+
+
+def _organization_user(user: Json) -> Json:
+    """`OrganizationUserResponse` (user task answers)."""
+
+    return {
+        "id": user["id"],
+        "first_name": user["first_name"],
+        "last_name": user["last_name"],
+        "name": _full_name(user),
+        "designation": user["designation"],
+        "email": user["email"],
+        "is_active": user["is_active"],
+        "is_deleted": False,
+        "is_primary": user["id"] == CREDENTIAL_USER_ID,
+        "organization_id": WORKSPACE["id"],
+        "identity_id": str(uuid.uuid5(_IDS, f"user-{user['id']}")),
+    }
+
+
+def _role(role_id: Any) -> Json | None:
+    return next((r for r in ROLES if r["id"] == role_id), None)
 
 
 def _seed(store: SandboxStore) -> None:
@@ -149,52 +239,85 @@ class _Errors:
         return JSONResponse(self.body, status_code=400) if self.body else None
 
 
+def _one_of(values: tuple[str, ...]) -> str:
+    quoted = [f"'{v}'" for v in values]
+    return "Input should be " + (", ".join(quoted[:-1]) + " or " + quoted[-1] if len(quoted) > 1 else quoted[0])
+
+
 def _check_intake_fields(body: Json, errors: _Errors, *, partial: bool) -> None:
-    if "title" in body or not partial:
-        title = body.get("title")
-        if "title" not in body:
+    """`LegalIntakePublicCreateRequest` (partial=False) or `PatchedLegalIntakePublicUpdateRequest`.
+
+    In a PATCH every field is nullable: null clears `description`, `due_date` and `metadata`, and
+    leaves the fields an intake always has (`title`, `status`, `priority`) and `assignees` as they are."""
+
+    if "title" not in body:
+        if not partial:
             errors.add(["title"], "Field required")
-        elif not isinstance(title, str):
-            errors.add(["title"], "Input should be a valid string")
-        elif len(title) < 1:
-            errors.add(["title"], "String should have at least 1 character")
-        elif len(title) > 255:
-            errors.add(["title"], "String should have at most 255 characters")
-    if "description" in body and body["description"] is not None and not isinstance(body["description"], str):
+    elif body["title"] is None and partial:
+        pass
+    elif not isinstance(body["title"], str):
+        errors.add(["title"], "Input should be a valid string")
+    elif len(body["title"]) < 1:
+        errors.add(["title"], "String should have at least 1 character")
+    elif len(body["title"]) > 255 and not partial:  # the update schema sets no maximum
+        errors.add(["title"], "String should have at most 255 characters")
+    if body.get("description") is not None and not isinstance(body["description"], str):
         errors.add(["description"], "Input should be a valid string")
-    if "priority" in body and body["priority"] not in PRIORITIES:
-        errors.add(["priority"], "Input should be 'LOW', 'MEDIUM' or 'HIGH'")
-    if partial and "status" in body and body["status"] not in INTAKE_STATUSES:
-        errors.add(["status"], "Input should be " + ", ".join(f"'{s}'" for s in INTAKE_STATUSES))
-    if "due_date" in body and body["due_date"] is not None and _parse_datetime(body["due_date"]) is None:
+    if "priority" in body and not (partial and body["priority"] is None) and body["priority"] not in PRIORITIES:
+        errors.add(["priority"], _one_of(PRIORITIES))
+    if partial and body.get("status") is not None and body["status"] not in INTAKE_STATUSES:
+        errors.add(["status"], _one_of(INTAKE_STATUSES))
+    if body.get("due_date") is not None and _date_time(body["due_date"]) is None:
         errors.add(["due_date"], "Input should be a valid datetime")
-    if "metadata" in body and body["metadata"] is not None and not isinstance(body["metadata"], dict):
+    if body.get("metadata") is not None and not isinstance(body["metadata"], dict):
         errors.add(["metadata"], "Input should be a valid dictionary")
-    assignees = body.get("assignees")
-    if assignees is not None:
-        if not isinstance(assignees, list):
-            errors.add(["assignees"], "Input should be a valid list")
-            return
-        for i, row in enumerate(assignees):
-            where = ["assignees", str(i)]
-            if not isinstance(row, dict):
-                errors.add(where, "Input should be a valid dictionary")
-                continue
-            entity_id = row.get("entity_id")
-            if "entity_id" not in row:
-                errors.add([*where, "entity_id"], "Field required")
-            elif not isinstance(entity_id, str) or not entity_id:
-                errors.add([*where, "entity_id"], "Input should be a non-empty string")
-            elif _user(entity_id) is None or not _user(entity_id)["is_active"]:  # type: ignore[index]
-                errors.add([*where, "entity_id"], f"No active org user with id {entity_id} in this workspace")
-            if "entity_type" not in row:
-                errors.add([*where, "entity_type"], "Field required")
-            elif row["entity_type"] != "ORG_USER":
-                errors.add([*where, "entity_type"], "Input should be 'ORG_USER'")
-            if "assignee_type" not in row:
-                errors.add([*where, "assignee_type"], "Field required")
-            elif row["assignee_type"] not in ("ASSIGNED_TO", "COLLABORATOR"):
-                errors.add([*where, "assignee_type"], "Input should be 'ASSIGNED_TO' or 'COLLABORATOR'")
+    if not partial and body.get("file_ids") is not None:
+        if not isinstance(body["file_ids"], list):
+            errors.add(["file_ids"], "Input should be a valid list")
+        else:
+            for i, file_id in enumerate(body["file_ids"]):
+                if not _is_uuid(file_id):
+                    errors.add(["file_ids", str(i)], "Input should be a valid UUID")
+    _check_intake_rows(body.get("assignees"), errors)
+
+
+def _check_intake_rows(assignees: Any, errors: _Errors) -> None:
+    """`LegalIntakeAssigneePublicCreateRequest` rows: a person only (`entity_type` is the constant ORG_USER)."""
+
+    if assignees is None:
+        return
+    if not isinstance(assignees, list):
+        errors.add(["assignees"], "Input should be a valid list")
+        return
+    for i, row in enumerate(assignees):
+        where = ["assignees", str(i)]
+        if not isinstance(row, dict):
+            errors.add(where, "Input should be a valid dictionary")
+            continue
+        entity_id = row.get("entity_id")
+        if "entity_id" not in row:
+            errors.add([*where, "entity_id"], "Field required")
+        elif not isinstance(entity_id, str):
+            errors.add([*where, "entity_id"], "Input should be a valid string")
+        elif not entity_id:
+            errors.add([*where, "entity_id"], "String should have at least 1 character")
+        elif row.get("entity_type") == "ORG_USER" and ((user := _user(entity_id)) is None or not user["is_active"]):
+            errors.add([*where, "entity_id"], f"No active org user with id {entity_id} in this workspace")
+        if "entity_type" not in row:
+            errors.add([*where, "entity_type"], "Field required")
+        elif row["entity_type"] != "ORG_USER":
+            errors.add([*where, "entity_type"], "Input should be 'ORG_USER'")
+        if "assignee_type" not in row:
+            errors.add([*where, "assignee_type"], "Field required")
+        elif row["assignee_type"] not in ASSIGNEE_TYPES:
+            errors.add([*where, "assignee_type"], _one_of(ASSIGNEE_TYPES))
+
+
+def _rows(assignees: list[Json]) -> list[Json]:
+    return [
+        {"entity_id": r["entity_id"], "entity_type": r["entity_type"], "assignee_type": r["assignee_type"]}
+        for r in assignees
+    ]
 
 
 class SpotDraftSandbox:
@@ -230,38 +353,51 @@ class SpotDraftSandbox:
         assert user is not None
         return user
 
-    def _intake_detail(self, intake: Json) -> Json:
-        tasks = [
-            {
-                "id": t["id"],
-                "title": t["title"],
-                "notes": t["notes"],
-                "absolute_due_date": t["absolute_due_date"],
-                "status": _task_due_status(t["absolute_due_date"]),
-                "priority": t.get("priority"),
-                "intake_task_status": t.get("intake_task_status"),
-                "reference_id": f"T-{t['id']:04d}",
-            }
-            for t in self.store.all("task")
-            if any(
+    def _intake_tasks(self, intake: Json) -> list[Json]:
+        """`LegalIntakeTaskPublicResponse` rows: the tasks associated with the intake."""
+
+        out: list[Json] = []
+        for t in self.store.all("task"):
+            if not any(
                 a["entity_type"] == "LEGAL_INTAKE" and str(a["entity_id"]) == str(intake["id"])
                 for a in t["task_associations"]
+            ):
+                continue
+            out.append(
+                {
+                    "id": t["id"],
+                    "title": t["title"],
+                    "notes": t.get("notes", ""),
+                    "absolute_due_date": t.get("absolute_due_date"),
+                    "status": _task_due_status(t.get("absolute_due_date")),
+                    "priority": t.get("priority"),
+                    "intake_task_status": t.get("intake_task_status"),
+                    "reference_id": f"T-{t['id']:04d}",
+                }
             )
-        ]
-        rows = [
-            {
-                "entity_id": row["entity_id"],
-                "entity_type": row["entity_type"],
-                "assignee_type": row["assignee_type"],
-                "assignee_org_user": _user_summary(_user(row["entity_id"]) or {}),
-            }
-            for row in intake["participants"]
-        ]
-        detail = {k: v for k, v in intake.items() if k != "participants"}
+        return out
+
+    def _intake_detail(self, intake: Json) -> Json:
+        """`LegalIntakePublicDetailResponse`."""
+
+        rows = []
+        for row in intake["participants"]:
+            user = _user(row["entity_id"]) if row["entity_type"] == "ORG_USER" else None
+            rows.append(
+                {
+                    "entity_id": str(row["entity_id"]),
+                    "entity_type": row["entity_type"],
+                    "assignee_type": row["assignee_type"],
+                    "assignee_org_user": _public_org_user(user) if user else None,
+                }
+            )
+        detail = {k: v for k, v in intake.items() if k not in ("participants", "file_ids")}
         detail["assignees"] = [r for r in rows if r["assignee_type"] == "ASSIGNED_TO"]
         detail["collaborators"] = [r for r in rows if r["assignee_type"] == "COLLABORATOR"]
-        detail["tasks"] = tasks
-        detail["attachments"] = []
+        detail["tasks"] = self._intake_tasks(intake)
+        detail["attachments"] = [
+            {"uuid": f["uuid"], "name": f["name"]} for f in FILES if f["uuid"] in intake.get("file_ids", [])
+        ]
         return detail
 
     def _visible_intake(self, request: Request) -> Json | None:
@@ -284,7 +420,7 @@ class SpotDraftSandbox:
         workflow_id = body.get("workflow_id")
         if "workflow_id" not in body:
             errors.add(["workflow_id"], "Field required")
-        elif not isinstance(workflow_id, int) or isinstance(workflow_id, bool):
+        elif not _is_int(workflow_id):
             errors.add(["workflow_id"], "Input should be a valid integer")
         if (response := errors.response()) is not None:
             return response
@@ -295,22 +431,24 @@ class SpotDraftSandbox:
             return _public_error("This workflow has no published version for the workspace")
         if workflow["type"] != "INTAKE_WORKFLOW":
             return _public_error("This workflow is not an INTAKE_WORKFLOW")
-        if body.get("file_ids"):
+        file_ids = [str(f).lower() for f in body.get("file_ids") or []]
+        if any(f not in {x["uuid"] for x in FILES} for f in file_ids):
             return _public_error("One or more file_ids not found in workspace")
         with self.store.transaction():
             intake_id = self.store.next_id("intake")
             now = _now()
+            due = body.get("due_date")
             intake = {
                 "id": intake_id,
                 "title": body["title"],
                 "description": body.get("description"),
                 "status": "PENDING",
                 "priority": body.get("priority", "MEDIUM"),
-                "due_date": body.get("due_date"),
+                "due_date": None if due is None else _date_time(due),
                 "metadata": body.get("metadata") or {},
                 "public_id": str(uuid.uuid4()),
                 "reference_id": f"I-{intake_id:04d}",
-                "created_by": _user_summary(self.acting_user(request)),
+                "created_by": _public_org_user(self.acting_user(request)),
                 "frozen_workflow": {
                     "id": workflow["frozen_id"],
                     "workflow_id": workflow["workflow_id"],
@@ -318,7 +456,8 @@ class SpotDraftSandbox:
                     "description": workflow["description"],
                     "type": workflow["type"],
                 },
-                "participants": body.get("assignees") or [],
+                "participants": _rows(body.get("assignees") or []),
+                "file_ids": file_ids,
                 "created_at": now,
                 "modified_at": now,
             }
@@ -329,25 +468,14 @@ class SpotDraftSandbox:
         q = request.query_params
         errors = _Errors()
         page = _int_param(q.get("page", "1"), "page", errors, minimum=1)
+        # the schema sets no maximum; the documented 400 example does ("less than or equal to 100")
         limit = _int_param(q.get("limit", "50"), "limit", errors, minimum=1, maximum=100)
         sort = q.get("sort", "-created_at")
-        if sort.lstrip("-") not in SORT_FIELDS:
+        # '-field' descends, 'field' or '+field' ascends; an unencoded '+' arrives as a space
+        key = sort[1:] if sort[:1] in ("-", "+", " ") else sort
+        if key not in SORT_FIELDS:
             return JSONResponse({"detail": "Invalid sort field"}, status_code=400)
-        filters: list[tuple[str, str, list[str]]] = []
-        for key, value in q.multi_items():
-            if not key.startswith("filter__"):
-                continue
-            name, _, op = key[len("filter__") :].partition("[")
-            op = op.rstrip("]") or "$eq"
-            allowed = {"status": INTAKE_STATUSES, "priority": PRIORITIES}.get(name)
-            if allowed is None or op not in ("$eq", "$in", "$ne"):
-                errors.add([key], "Unknown filter")
-                continue
-            values = _split_escaped(value) if op == "$in" else [value]
-            for v in values:
-                if v not in allowed:
-                    errors.add([key], "Input should be " + ", ".join(f"'{s}'" for s in allowed))
-            filters.append((name, op, values))
+        filters = _list_filters(q.multi_items(), errors)
         if (response := errors.response()) is not None:
             return response
         items = self.store.all("intake")
@@ -356,26 +484,26 @@ class SpotDraftSandbox:
             items = [
                 i
                 for i in items
-                if text in (i["title"] or "").lower()
-                or text in (i.get("description") or "").lower()
-                or text in i["reference_id"].lower()
+                if all(
+                    word in f"{i['title']} {i.get('description') or ''} {i['reference_id']}".lower()
+                    for word in text.split()
+                )
             ]
         for name, op, values in filters:
             if op == "$ne":
                 items = [i for i in items if i[name] not in values]
             else:
                 items = [i for i in items if i[name] in values]
-        key = sort.lstrip("-")
         rank = {"priority": {p: n for n, p in enumerate(PRIORITIES)}}.get(key)
         items.sort(key=lambda i: rank[i[key]] if rank else (i[key] or ""), reverse=sort.startswith("-"))
         total = len(items)
         start = (page - 1) * limit
         chunk = items[start : start + limit]
-        list_keys = ("assignees", "collaborators", "tasks", "attachments", "participants")
+        internal = ("participants", "file_ids")
         total_pages = max(1, -(-total // limit))
         return JSONResponse(
             {
-                "intakes": [{k: v for k, v in i.items() if k not in list_keys} for i in chunk],
+                "intakes": [{k: v for k, v in i.items() if k not in internal} for i in chunk],
                 "total_count": total,
                 "page": page,
                 "limit": limit,
@@ -399,18 +527,25 @@ class SpotDraftSandbox:
         body, bad = await read_json(request)
         if bad is not None:
             return bad
+        if body is None:
+            body = {}  # the PATCH body is optional: nothing changes
         if not isinstance(body, dict):
             return JSONResponse({"non_field_errors": ["Invalid data. Expected a dictionary."]}, status_code=400)
         errors = _Errors()
         _check_intake_fields(body, errors, partial=True)
         if (response := errors.response()) is not None:
             return response
-        for key in ("title", "description", "status", "priority", "due_date", "metadata"):
+        for key in ("title", "status", "priority"):
+            if body.get(key) is not None:
+                intake[key] = body[key]
+        for key in ("description", "metadata"):
             if key in body:
                 intake[key] = body[key]
-        if "assignees" in body:
+        if "due_date" in body:
+            intake["due_date"] = None if body["due_date"] is None else _date_time(body["due_date"])
+        if body.get("assignees") is not None:
             # The documented contract: the list sent is the desired current set of rows.
-            intake["participants"] = body["assignees"] or []
+            intake["participants"] = _rows(body["assignees"])
         intake["modified_at"] = _now()
         self.store.put("intake", intake["id"], intake)
         return JSONResponse(self._intake_detail(intake))
@@ -432,72 +567,64 @@ class SpotDraftSandbox:
         due = body.get("due_date")
         with self.store.transaction():
             task_id = self.store.next_id("task")
-            assignees = []
-            for n, row in enumerate(body.get("assignees") or []):
-                entry: Json = {
-                    "id": task_id * 10 + n,
-                    "user_task_id": task_id,
-                    "last_manual_reminder_sent_at": None,
-                }
-                if "org_user_id" in row:
-                    entry["assignee_org_user"] = _user_summary(_user(row["org_user_id"]) or {})
-                else:
-                    entry["assignee_role"] = next(r for r in ROLES if r["id"] == row["role_id"])
-                assignees.append(entry)
             task: Json = {
                 "id": task_id,
                 "title": body["title"],
                 "notes": body.get("notes", ""),
-                "contract": None,
-                "created_by_org_user": _user_summary(self.acting_user(request)),
-                "created_by_workspace": {"id": 1, "name": "Acme Legal (sandbox)"},
-                "completed_by_org_user": None,
-                "completed_at": None,
-                "absolute_due_date": due,
+                "contract_id": body.get("contract_id"),
+                "created_by": self.acting_user(request)["id"],
+                "absolute_due_date": None if due is None else _date_time(due),
                 "created": _now(),
-                "assignees": assignees,
-                "deleted_at": None,
+                "assignees": [dict(row) for row in body["assignees"]],
                 "task_category": category,
                 "task_associations": [
                     {
-                        "entity_id": str(a["entity_id"]),
+                        "entity_id": a["entity_id"],
                         "entity_type": a["entity_type"],
                         "association_type": a.get("association_type", "PRIMARY"),
                     }
                     for a in body.get("task_associations") or []
                 ],
                 "due_date_key_pointer_id": body.get("due_date_key_pointer_id"),
-                "reminders": body.get("reminders") or [],
+                "reminders": [
+                    {"value": r["value"], "type": r.get("type", "DAYS"), "days": r["days"]}
+                    for r in body.get("reminders") or []
+                ],
             }
             if category == "INTAKE_TASK":
                 task["priority"] = body.get("priority", "MEDIUM")
                 task["intake_task_status"] = body.get("intake_task_status", "PENDING")
             self.store.put("task", task_id, task)
-        response = dict(task)
-        response["status"] = _task_due_status(due)
-        return JSONResponse(response, status_code=201)
+        return JSONResponse(_task_response(task), status_code=201)
 
     def _check_task(self, body: Json) -> str | None:
-        title = body.get("title")
-        if not isinstance(title, str) or not title:
-            return "title: this field is required and may not be blank."
+        """`UserTaskCreateRequest`; the first problem, in a SpotDraft public error's words."""
+
+        if "title" not in body:
+            return "title: this field is required."
+        if not isinstance(body["title"], str) or not body["title"]:
+            return "title: a non-blank string is required."
+        if "notes" in body and not isinstance(body["notes"], str):
+            return 'notes: a string is required (send "" or leave the field out for no notes).'
         category = body.get("task_category", "USER_TASK")
         if category not in TASK_CATEGORIES:
             return f"task_category: '{category}' is not a valid choice."
         is_intake = category == "INTAKE_TASK"
+        if "contract_id" in body:
+            if not _is_int(body["contract_id"]):
+                return "contract_id: a valid integer is required."
+            if not any(c["id"] == body["contract_id"] for c in CONTRACTS):
+                return f"contract_id: contract {body['contract_id']} not found in this workspace."
         if "assignees" not in body or not isinstance(body["assignees"], list):
             return "assignees: this field is required."
         if not is_intake and not body["assignees"]:
             return "assignees: for non-intake tasks, at least one assignee is required."
-        for n, row in enumerate(body["assignees"]):
-            if not isinstance(row, dict) or ("org_user_id" in row) == ("role_id" in row):
-                return f"assignees[{n}]: each assignee must set exactly one of org_user_id or role_id."
-            if "org_user_id" in row:
-                user = _user(row["org_user_id"])
-                if not isinstance(row["org_user_id"], int) or user is None or not user["is_active"]:
-                    return f"assignees[{n}].org_user_id: no active org user {row['org_user_id']} in this workspace."
-            elif not isinstance(row["role_id"], int) or not any(r["id"] == row["role_id"] for r in ROLES):
-                return f"assignees[{n}].role_id: no role {row['role_id']} in this workspace."
+        if (problem := _task_assignees_problem(body["assignees"]) or _reminders_problem(body)) is not None:
+            return problem
+        if "due_date" in body and _date_time(body["due_date"]) is None:
+            return "due_date: enter a valid date-time with a time zone (e.g. 2030-05-01T17:00:00Z)."
+        if "due_date_key_pointer_id" in body and not _is_int(body["due_date_key_pointer_id"]):
+            return "due_date_key_pointer_id: a valid integer is required."
         if not is_intake:
             for key in ("priority", "intake_task_status"):
                 if key in body:
@@ -508,44 +635,69 @@ class SpotDraftSandbox:
             return f"priority: '{body['priority']}' is not a valid choice."
         if "intake_task_status" in body and body["intake_task_status"] not in INTAKE_TASK_STATUSES:
             return f"intake_task_status: '{body['intake_task_status']}' is not a valid choice."
-        if "due_date" in body and body["due_date"] is not None and _parse_datetime(body["due_date"]) is None:
-            return "due_date: enter a valid date/time."
+        return self._associations_problem(body.get("task_associations", []), is_intake)
+
+    def _associations_problem(self, associations: Any, is_intake: bool) -> str | None:
+        if not isinstance(associations, list):
+            return "task_associations: a list is required."
         intake_links = []
-        for n, assoc in enumerate(body.get("task_associations") or []):
-            if not isinstance(assoc, dict) or assoc.get("entity_type") not in ("OBLIGATION", "LEGAL_INTAKE"):
+        for n, assoc in enumerate(associations):
+            if not isinstance(assoc, dict):
+                return f"task_associations[{n}]: an object is required."
+            if "entity_id" not in assoc:
+                return f"task_associations[{n}].entity_id: this field is required."
+            if not _is_int(assoc["entity_id"]):
+                return f"task_associations[{n}].entity_id: a valid integer is required."
+            if assoc.get("entity_type") not in ("OBLIGATION", "LEGAL_INTAKE"):
                 return f"task_associations[{n}].entity_type: must be OBLIGATION or LEGAL_INTAKE."
             if assoc.get("association_type", "PRIMARY") not in ("PRIMARY", "SECONDARY"):
                 return f"task_associations[{n}].association_type: must be PRIMARY or SECONDARY."
             if assoc["entity_type"] == "LEGAL_INTAKE":
-                if self.store.get("intake", assoc.get("entity_id", "")) is None:
-                    return f"task_associations[{n}].entity_id: legal intake {assoc.get('entity_id')} not found."
+                if self.store.get("intake", assoc["entity_id"]) is None:
+                    return f"task_associations[{n}].entity_id: legal intake {assoc['entity_id']} not found."
                 intake_links.append(assoc)
         if is_intake and not intake_links:
             return "task_associations: an INTAKE_TASK needs a LEGAL_INTAKE association."
         return None
 
-    # -- org users -----------------------------------------------------------------------
+    # -- org users and roles -------------------------------------------------------------
 
     async def users(self, request: Request) -> Response:
+        """`PublicUserWithRolesMinimalListResponse`; `limit` has a default (10) and no documented maximum."""
+
         if (denied := self.authenticate(request)) is not None:
             return denied
         q = request.query_params
         errors = _Errors()
         page = _int_param(q.get("page", "1"), "page", errors, minimum=1)
-        limit = _int_param(q.get("limit", "10"), "limit", errors, minimum=1, maximum=100)
+        limit = _int_param(q.get("limit", "10"), "limit", errors, minimum=1)
         if (response := errors.response()) is not None:
             return response
         found = USERS
         if email := q.get("user_email"):
             found = [u for u in found if u["email"].lower() == email.lower()]
         if name := q.get("user_name"):
-            found = [u for u in found if f"{u['first_name']} {u['last_name']}".lower().startswith(name.lower())]
+            found = [u for u in found if _full_name(u).lower().startswith(name.lower())]
         start = (page - 1) * limit
         results = [
-            {k: v for k, v in u.items() if k != "roles"} | {"roles": [r for r in ROLES if r["id"] in u["roles"]]}
+            {
+                "id": u["id"],
+                "email": u["email"],
+                "name": _full_name(u),
+                "designation": u["designation"],
+                "roles": [{k: r[k] for k in ("id", "name", "description")} for r in ROLES if r["id"] in u["roles"]],
+                "is_active": u["is_active"],
+            }
             for u in found[start : start + limit]
         ]
         return JSONResponse({"total_results": len(found), "page": page, "limit": limit, "results": results})
+
+    async def roles(self, request: Request) -> Response:
+        """`ExternalUserActiveRolesResponseList`."""
+
+        if (denied := self.authenticate(request)) is not None:
+            return denied
+        return JSONResponse({"active_roles": [{k: r[k] for k in ("id", "name", "description")} for r in ROLES]})
 
     async def unslashed(self, request: Request) -> Response:
         path = request.url.path
@@ -555,10 +707,99 @@ class SpotDraftSandbox:
         return JSONResponse({"detail": "Not found."}, status_code=404)
 
 
+def _task_assignees_problem(assignees: list[Any]) -> str | None:
+    for n, row in enumerate(assignees):
+        if not isinstance(row, dict) or ("org_user_id" in row) == ("role_id" in row):
+            return f"assignees[{n}]: each assignee must set exactly one of org_user_id or role_id."
+        if "org_user_id" in row:
+            user = _user(row["org_user_id"])
+            if not _is_int(row["org_user_id"]) or user is None or not user["is_active"]:
+                return f"assignees[{n}].org_user_id: no active org user {row['org_user_id']} in this workspace."
+        elif not _is_int(row["role_id"]) or _role(row["role_id"]) is None:
+            return f"assignees[{n}].role_id: no role {row['role_id']} in this workspace."
+    return None
+
+
+def _reminders_problem(body: Json) -> str | None:
+    """`reminders`: `ReminderRelativeTime` items, which require `value` and `days`."""
+
+    if "reminders" not in body:
+        return None
+    if not isinstance(body["reminders"], list):
+        return "reminders: a list is required."
+    for n, reminder in enumerate(body["reminders"]):
+        if not isinstance(reminder, dict):
+            return f"reminders[{n}]: an object with value and days is required."
+        for key in ("value", "days"):
+            if key not in reminder:
+                return f"reminders[{n}].{key}: this field is required."
+            if not _is_int(reminder[key]):
+                return f"reminders[{n}].{key}: a valid integer is required."
+        if reminder.get("type", "DAYS") not in DURATION_KINDS:
+            return f"reminders[{n}].type: '{reminder['type']}' is not a valid choice."
+    return None
+
+
+def _task_response(task: Json) -> Json:
+    """`UserTaskPublicResponse`: a field with no value is left out (none of them is nullable)."""
+
+    task_id = task["id"]
+    creator = _user(task["created_by"])
+    assert creator is not None
+    due = task.get("absolute_due_date")
+    assignees: list[Json] = []
+    for n, row in enumerate(task["assignees"]):
+        entry: Json = {"id": task_id * 10 + n, "user_task_id": task_id}
+        if "org_user_id" in row:
+            user = _user(row["org_user_id"])
+            assert user is not None
+            entry["assignee_org_user"] = _organization_user(user)
+        else:
+            role = _role(row["role_id"])
+            assert role is not None
+            entry["assignee_role"] = dict(role)
+        assignees.append(entry)
+    reminders: list[Json] = []
+    for n, relative in enumerate(task.get("reminders") or []):
+        reminder: Json = {"id": task_id * 10 + n, "user_task_id": task_id, "relative_time": dict(relative)}
+        if due is not None:
+            when = datetime.fromisoformat(due.replace("Z", "+00:00")) - timedelta(days=relative["days"])
+            reminder["absolute_time"] = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+        reminders.append(reminder)
+    out: Json = {
+        "id": task_id,
+        "title": task["title"],
+        "notes": task.get("notes", ""),
+        "created_by_org_user": _organization_user(creator),
+        "created_by_workspace": dict(WORKSPACE),
+        "created": task["created"],
+        "assignees": assignees,
+        "status": _task_due_status(due),
+        "task_category": task["task_category"],
+        "task_associations": [
+            {
+                "entity_id": str(a["entity_id"]),  # a string in answers, an integer in requests
+                "entity_type": a["entity_type"],
+                "association_type": a["association_type"],
+            }
+            for a in task["task_associations"]
+        ],
+        "reminders": reminders,
+    }
+    contract = next((c for c in CONTRACTS if c["id"] == task.get("contract_id")), None)
+    if contract is not None:
+        out["contract"] = dict(contract)
+    if due is not None:
+        out["absolute_due_date"] = due
+    if task.get("due_date_key_pointer_id") is not None:
+        out["due_date_key_pointer_id"] = task["due_date_key_pointer_id"]
+    return out
+
+
 def _task_due_status(due: str | None) -> str:
-    when = _parse_datetime(due)
-    if when is None:
+    if due is None:
         return "NO_DATE"
+    when = datetime.fromisoformat(due.replace("Z", "+00:00"))
     return "OVERDUE" if when < datetime.now(UTC) else "UPCOMING"
 
 
@@ -573,6 +814,26 @@ def _int_param(raw: str, name: str, errors: _Errors, *, minimum: int, maximum: i
     if maximum is not None and value > maximum:
         errors.add([name], f"Input should be less than or equal to {maximum}")
     return value
+
+
+def _list_filters(items: list[tuple[str, str]], errors: _Errors) -> list[tuple[str, str, list[str]]]:
+    """`filter__<field>` (= `[$eq]`), `filter__<field>[$eq|$in|$ne]` for status and priority."""
+
+    filters: list[tuple[str, str, list[str]]] = []
+    for param, value in items:
+        if not param.startswith("filter__"):
+            continue
+        name, bracket, op = param[len("filter__") :].partition("[")
+        op = op[:-1] if bracket and op.endswith("]") else ("$eq" if not bracket else "?")
+        allowed = {"status": INTAKE_STATUSES, "priority": PRIORITIES}.get(name)
+        if allowed is None or op not in ("$eq", "$in", "$ne"):
+            errors.add([param], "Unknown filter")
+            continue
+        values = _split_escaped(value) if op == "$in" else [value]
+        if any(v not in allowed for v in values):
+            errors.add([name], "Value should be one of " + ", ".join(allowed))
+        filters.append((name, op, values))
+    return filters
 
 
 def _split_escaped(value: str) -> list[str]:
@@ -599,6 +860,7 @@ def create_app(db_path: Path | str) -> Any:
         Route("/api/v1/public/legal_intake/{intake_id:int}/", sandbox.intake, methods=["GET", "PATCH", "DELETE"]),
         Route("/api/v2.1/public/user_tasks/", sandbox.user_tasks, methods=["POST"]),
         Route("/api/v2.1/public/auth/users/", sandbox.users, methods=["GET"]),
+        Route("/api/v2.1/public/auth/roles/", sandbox.roles, methods=["GET"]),
         Route("/api/{rest:path}", sandbox.unslashed, methods=["GET", "POST", "PATCH", "PUT", "DELETE"]),
     ]
     app = sandbox_app("spotdraft", sandbox.store, routes)

@@ -13,7 +13,10 @@ plus CakePHP-style related models under capitalised keys (`Casefile`, `Calendar`
 fields answer 422 `{"message", "errors": {field: [messages]}}` (address errors nested under
 `address`); bad query parameters answer 400 in the same shape; auth failures answer 401/403
 `{"message"}`; unknown ids answer 404 `{"message"}`. Unknown query parameters are ignored, as a
-typical server would — which is why the adapter checks filter names before sending.
+typical server would — which is why the adapter checks filter names before sending. The `*_to`
+filters are "on or before" (seed-docs/001 lines 26-36): a bare date there covers its whole UTC day.
+The published example request carries `alert_at` (a date) although the parameter table does not
+list it; it is accepted as a date or a UTC timestamp.
 """
 
 from __future__ import annotations
@@ -415,7 +418,9 @@ def _is_int(value: Any) -> bool:
 
 def _check_task(fields: Json, errors: _Errors) -> None:
     title = fields.get("title")
-    if not isinstance(title, str) or not title.strip():
+    if title is not None and not isinstance(title, str):
+        errors.add("title", "must be a string")
+    elif title is None or not title.strip():
         errors.add("title", "This field is required")
     if "body" in fields and fields["body"] is not None and not isinstance(fields["body"], str):
         errors.add("body", "must be a string")
@@ -423,25 +428,29 @@ def _check_task(fields: Json, errors: _Errors) -> None:
         errors.add("due_on", "This field is required")
     elif _parse_date(fields["due_on"]) is None:
         errors.add("due_on", "must be a date (YYYY-MM-DD)")
+    # The id parameters are integers (seed-docs/001 lines 64-67).
+    for name in ("casefile_id", "calendar_id", "subject_id", "case_service_id"):
+        if fields.get(name) is not None and not _is_int(fields[name]):
+            errors.add(name, "must be an integer")
     case = fields.get("casefile_id")
     if case is None:
         errors.add("casefile_id", "This field is required")
-    elif _by_id(CASES, case) is None:
+    elif _is_int(case) and _by_id(CASES, case) is None:
         errors.add("casefile_id", f"Case {case} does not exist")
     calendar = fields.get("calendar_id")
     if calendar is None:
         errors.add("calendar_id", "This field is required")
-    elif _by_id(CALENDARS, calendar) is None:
+    elif _is_int(calendar) and _by_id(CALENDARS, calendar) is None:
         errors.add("calendar_id", f"Calendar {calendar} does not exist")
     subject_id = fields.get("subject_id")
-    if subject_id is not None:
+    if _is_int(subject_id):
         subject = _by_id(SUBJECTS, subject_id)
         if subject is None:
             errors.add("subject_id", f"Subject {subject_id} does not exist")
         elif subject["casefile_id"] != case:
             errors.add("subject_id", f"Subject {subject_id} is not connected to case {case}")
     service = fields.get("case_service_id")
-    if service is not None and _by_id(CASE_SERVICES, service) is None:
+    if _is_int(service) and _by_id(CASE_SERVICES, service) is None:
         errors.add("case_service_id", f"Case service {service} does not exist")
     alert = fields.get("alert_at")
     if alert not in (None, "") and _parse_timestamp(alert) is None:

@@ -16,6 +16,14 @@ Contract: workiva/platform.yaml (2026-01-01: `/oauth2/token`, `/tasks`, `/tasks/
   changes; changing assignees (or location) restarts the task.
 - Responses of the 2026-01-01 API carry `dueDate` (its schema); the prototype's carry `dueAt`
   (its only documented response example). Requests are read by the schema: `dueDate`.
+- `description` is a string and never null (the Task schema does not make it nullable): a null
+  is refused with a 400, and a task without one answers without the field.
+- `status` is free text in 2026-01-01 (a string, default `Created`, no enum); the prototype keeps
+  the nine statuses the 2022-01-01 reference enumerates for tasks. Null is refused in both.
+- A task created as `Completed` answers with `completed: {dateTime, user}`, as the 2026-01-01
+  create example and seed-docs/003 show (the Task schema itself has no `completed`).
+- Approval responses answer in the schema's shape, `created: {dateTime, user: {id}}`.
+- The token endpoint takes a form-urlencoded body only, as its request body is documented.
 """
 
 from __future__ import annotations
@@ -52,7 +60,8 @@ PROTOTYPE_SUNSET = date(2027, 1, 31)
 DEFAULT_TOKEN_LIFETIME = 599
 ALL_SCOPES = ("task:read", "task:write", "organization:read", "file:read")
 
-STATUSES = (
+#: the task statuses the 2022-01-01 reference enumerates; 2026-01-01 makes `status` free text
+PROTOTYPE_STATUSES = (
     "Approved",
     "Awaiting Approval",
     "Cancelled",
@@ -257,14 +266,27 @@ def _title(value: Any, where: str = "title") -> str:
     return value
 
 
-def _new_task(body: Json, now: str) -> Json:
+def _description(value: Any, where: str = "description") -> str:
+    if not isinstance(value, str):
+        raise Invalid(where, "description must be a string (it cannot be null)")
+    return value
+
+
+def _status(value: Any, version: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise Invalid("status", "status must be a string")
+    if version == PROTOTYPE_VERSION and value not in PROTOTYPE_STATUSES:
+        raise Invalid("status", "status must be one of " + ", ".join(PROTOTYPE_STATUSES))
+    return value
+
+
+def _new_task(body: Json, now: str, version: str = GA_VERSION) -> Json:
     """Validate a create body (Task / PrototypeTask) and build the stored record."""
 
     if "title" not in body:
         raise Invalid("title", "title is required")
     task: Json = {
         "title": _title(body["title"]),
-        "description": None,
         "status": "Created",
         # `dueAt` (the examples' name) is not a Task property; like any unknown property it is ignored.
         "dueDate": _due(body.get("dueDate"), "dueDate"),
@@ -273,20 +295,17 @@ def _new_task(body: Json, now: str) -> Json:
         "location": _location(body.get("location"), "location"),
         "notificationsDisabled": False,
     }
-    if "description" in body and body["description"] is not None:
-        if not isinstance(body["description"], str):
-            raise Invalid("description", "description must be a string")
-        task["description"] = body["description"]
+    if "description" in body:
+        task["description"] = _description(body["description"])
     if "notificationsDisabled" in body:
         if not isinstance(body["notificationsDisabled"], bool):
             raise Invalid("notificationsDisabled", "notificationsDisabled must be a boolean")
         task["notificationsDisabled"] = body["notificationsDisabled"]
-    if "status" in body and body["status"] is not None:
-        if body["status"] not in STATUSES:
-            raise Invalid("status", "status must be one of " + ", ".join(STATUSES))
+    if "status" in body:
+        status = _status(body["status"], version)
         if len(task["approvalSteps"]) > 1:
             raise Invalid("status", "status can only be set on tasks with a single approval step")
-        task["status"] = body["status"]
+        task["status"] = status
     task_id = uuid.uuid4().hex
     task.update(
         id=task_id,
@@ -295,6 +314,8 @@ def _new_task(body: Json, now: str) -> Json:
         modified={"dateTime": now, "user": {"id": CLIENT_USER_ID}},
         sourceUrl=f"https://app.wdesk.com/tasks/d/{task_id}",
     )
+    if task["status"] == "Completed":
+        task["completed"] = {"dateTime": now, "user": {"id": CLIENT_USER_ID}}
     return task
 
 
@@ -302,6 +323,7 @@ def _restart(task: Json) -> None:
     """Workiva restarts a task whose assignees or location change: approvals start over."""
 
     task["status"] = "Created"
+    task.pop("completed", None)
     for step in task["approvalSteps"]:
         step["responses"] = []
 
@@ -325,8 +347,7 @@ def _apply_patch(task: Json, ops: Any) -> Json:
         if name == "title":
             value = _title(value, path)
         elif name == "description":
-            if value is not None and not isinstance(value, str):
-                raise Invalid(path, "description must be a string")
+            value = _description(value, path)
         elif name == "dueDate":
             value = _due(value, path)
         elif name == "assignees":
@@ -521,6 +542,9 @@ class WorkivaSandbox:
     # -- auth and versions -----------------------------------------------------------------
 
     async def token(self, request: Request) -> Response:
+        if "application/x-www-form-urlencoded" not in request.headers.get("content-type", ""):
+            description = "The body must be form-urlencoded (Content-Type: application/x-www-form-urlencoded)"
+            return JSONResponse({"error": "invalid_request", "error_description": description}, 400)
         form, bad = await read_json(request)
         if bad is not None or not isinstance(form, dict):
             return JSONResponse({"error": "invalid_request", "error_description": "Malformed body"}, 400)
@@ -591,6 +615,8 @@ class WorkivaSandbox:
     @staticmethod
     def render(task: Json, version: str) -> Json:
         out = dict(task)
+        if out.get("description") is None:
+            out.pop("description", None)  # a string or absent, never null
         if version == PROTOTYPE_VERSION:
             out["dueAt"] = out.pop("dueDate")
         return out
@@ -618,7 +644,7 @@ class WorkivaSandbox:
             body, bad = await read_json(request)
             if bad is not None or not isinstance(body, dict):
                 return error(400, "The body must be a JSON object (a Task)")
-            task = _new_task(body, _now(self.clock))
+            task = _new_task(body, _now(self.clock), version)
         except Invalid as exc:
             return error(400, exc.message, target=exc.target)
         self.store.put("task", task["id"], task)
@@ -691,14 +717,20 @@ def _seed(store: SandboxStore) -> None:
         {"title": "Review Document", "description": "Review document for spelling and grammar",
          "dueDate": "2026-12-15T17:00:00Z", "assignees": [{"id": "V1ZVd2VyFzU3NiQ1NDA4NjIzNzk2MjD", "type": "USER"}],
          "location": {"resource": "124efa2a142f472ba1ceab34ed18915f", "segment": "465ttdh2a142y75ehsft5ab34edf5675"}},
-        {"title": "Tie out Q3 balance sheet", "status": "Started",
+        {"title": "Tie out Q3 balance sheet", "status": "Awaiting Approval",
          "assignees": [{"id": "V0ZVc2VyHzU1MDg3OTc0MDE4MDg4OTY", "type": "USER"}],
-         "approvalSteps": [{"completionMode": "ONE",
-                            "participants": [{"id": "V0ZVc2VyHzY0MTI5NzM0MzkxODg5OTI", "type": "USER"}]}]},
+         "approvalSteps": [{"completionMode": "ALL",
+                            "participants": [{"id": "V0ZVc2VyHzY0MTI5NzM0MzkxODg5OTI", "type": "USER"},
+                                             {"id": "V0ZVc2VyHzU3MjI2NDY2Mzc0NDUxMjA", "type": "USER"}]}]},
         {"title": "Add example", "description": "Add an example of an object", "status": "Completed"},
     ]  # fmt: skip
-    for body in examples:
-        task = _new_task(body, now)
+    tasks = [_new_task(body, now) for body in examples]
+    # The second task's approval is half done: Marcus has approved, Ana has not answered yet.
+    tasks[1]["approvalSteps"][0]["responses"] = [
+        {"created": {"dateTime": "2026-10-02T15:30:00Z", "user": {"id": "V0ZVc2VyHzY0MTI5NzM0MzkxODg5OTI"}},
+         "action": "APPROVE", "comment": "Balances agree with the trial balance."},
+    ]  # fmt: skip
+    for task in tasks:
         store.put("task", task["id"], task)
 
 

@@ -15,13 +15,15 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ..errors import TaskLinkError
+from ..errors import PossibleDuplicate, TaskLinkError
 from ..manifests import VendorManifest, check_arguments
 from ..models import Due, is_past, parse_due
 from ..policy.capabilities import require_supported
 from ..policy.confirmation import ConfirmTokens
+from ..policy.creates import CreateLocks
 from ..policy.deprecations import deprecation_warnings
 from ..policy.gate import Prepared, WriteCall, WriteGate, WriteOptions
+from ..policy.keys import server_key
 from ..policy.ledger import AuditLog, IdempotencyLedger, StateDB
 from ..settings import TaskLinkSettings
 from ..vendors._http import VendorHttp, WritePlan
@@ -65,8 +67,9 @@ class Core:
         self.vendors = vendors or Vendors.configure(settings)
         self.clock = clock
         secret = settings.confirm_secret.get_secret_value() if settings.confirm_secret else None
-        self.tokens = ConfirmTokens.from_secret_or_file(secret, settings.state_path("confirm.key"), clock=clock)
+        self.key = server_key(secret, settings.state_path("confirm.key"))
         state = StateDB(settings.state_path("state.sqlite3"))
+        self.tokens = ConfirmTokens(self.key, state, clock=clock)
         self.ledger = IdempotencyLedger(
             state,
             ttl_seconds=settings.idempotency_ttl_hours * 3600,
@@ -74,7 +77,10 @@ class Core:
             clock=clock,
         )
         self.audit = AuditLog(state, clock=clock, full=settings.audit_full)
-        self.gate = WriteGate(self.ledger, self.audit, wait_timeout=settings.call_deadline)
+        self.creates = CreateLocks(state, self.ledger.owner, clock=clock)
+        self.gate = WriteGate(
+            self.ledger, self.audit, redact=self.vendors.redactor, wait_timeout=settings.call_deadline
+        )
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)
@@ -151,6 +157,19 @@ class Core:
         except ValueError:
             return True
         return (self.now() - when).days < self.settings.duplicate_window_days
+
+    async def create_lock(self, vendor: str, kind: str, title: str) -> Callable[[], None]:
+        """Serialize the duplicate check and the create of one title (across processes sharing the state)."""
+
+        return await self.creates.acquire(vendor, kind, title, wait=self.settings.call_deadline)
+
+    def refuse_recent(self, vendor: str, kind: str, title: str, vendor_title: str) -> None:
+        """Refuse a title created here moments ago (the vendor's list may not show it yet)."""
+
+        recent = self.creates.recent(vendor, kind, title)
+        if recent:
+            listed = "; ".join(f"{kind} {r.record_id}" for r in recent[:5])
+            raise PossibleDuplicate(f"A {vendor_title} {kind} with this title was created moments ago: {listed}")
 
 
 def same_title(a: str, b: str) -> bool:

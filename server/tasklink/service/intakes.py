@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Sequence
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -13,13 +14,14 @@ from ..models import (
     Intake,
     IntakeAssigneeInput,
     IntakePage,
+    IntakeRoleParticipant,
     ListIntakesRequest,
     UpdateIntakeRequest,
 )
 from ..policy.gate import NO_OPTIONS, Prepare, Prepared, WriteCall, WriteOptions, WritePreview
 from .core import Bound, Core, OnRead, same_title
 from .people import People
-from .tasks import SKIPPED_DUPLICATE_CHECK, verify_confirmation
+from .tasks import SKIPPED_DUPLICATE_CHECK
 from .vendors import VendorCatalogue
 
 OPEN_INTAKE_STATUSES = ("DRAFT", "PENDING", "IN_PROGRESS", "BLOCKED")
@@ -57,18 +59,28 @@ class Intakes:
             resolved_req = req.model_copy(update={"assignees": await people.participants(req.assignees)})
             _reject_duplicate_participants(resolved_req.assignees)
             plan = await bound.adapter.plan_create_intake(resolved_req)
-            checked: list[str] = []
-            if not dry_run and not opts.allow_duplicate:
-                checked = await self._refuse_duplicate(bound, resolved_req)
+            release = None if dry_run else await self.core.create_lock(vendor, "intake", req.title)
+            try:
+                checked: list[str] = []
+                if not dry_run and not opts.allow_duplicate:
+                    self.core.refuse_recent(vendor, "intake", req.title, bound.title)
+                    checked = await self._refuse_duplicate(bound, resolved_req)
+            except BaseException:
+                if release is not None:
+                    release()
+                raise
             warnings = self.core.due_warnings(req.due)
 
             def finish(intake: Intake) -> Intake:
+                self.core.creates.remember(vendor, "intake", req.title, str(intake.id))
                 intake.warnings.extend(warnings + checked)
                 intake.resolved = people.resolved
                 return intake
 
             notes = [n for n in (people.note(), SKIPPED_DUPLICATE_CHECK) if n]
-            return bound.prepared(plan, finish, notes=notes, warnings=warnings, resolved=people.resolved)
+            return bound.prepared(
+                plan, finish, notes=notes, warnings=warnings, resolved=people.resolved, release=release
+            )
 
         return self.core.write_call("create_intake", vendor, req, None, opts), prepare
 
@@ -138,7 +150,8 @@ class Intakes:
             bound = await self._checkpoint("update_intake_assignees")
             given = await people.participants(assignees)
             _reject_duplicate_participants(given)
-            desired, warnings = given, list[str]()
+            desired: Sequence[IntakeAssigneeInput | IntakeRoleParticipant] = given
+            warnings: list[str] = []
             if mode != "replace":
                 current = await bound.adapter.get_intake(intake_id)
                 desired, warnings = _merge(current, given, mode)
@@ -191,12 +204,12 @@ class Intakes:
             target=f"intake {intake_id}",
             deleted=False,
             message=(
-                f"Nothing was deleted. This would delete SpotDraft intake {intake_id} "
-                f"'{intake.title}' ({intake.reference_id}, {len(intake.tasks)} task(s)); SpotDraft has no restore. "
-                "Ask the user; if they agree, call delete_intake again with confirm=true and this confirm_token."
+                f"Nothing was deleted. This would delete the SpotDraft intake shown in `preview` (id {intake_id}, "
+                f"{len(intake.tasks)} task(s)); SpotDraft has no restore. Show the user its title and reference and "
+                "ask; if they agree, call delete_intake again with confirm=true and this confirm_token."
             ),
-            confirm_token=self.core.tokens.issue("delete_intake", vendor, str(intake_id)),
-            preview=intake.model_dump(include={"id", "title", "status", "priority", "reference_id", "due_date"}),
+            confirm_token=self.core.tokens.issue("delete_intake", vendor, str(intake_id), shown_intake(intake)),
+            preview=shown_intake(intake),
         )
 
     def _delete(
@@ -206,18 +219,25 @@ class Intakes:
 
         async def prepare(dry_run: bool) -> Prepared[DeleteResult]:
             bound = await self._checkpoint("delete_intake")
-            title = ""
+            shown: dict[str, Any] | None = None
             if not dry_run:
-                verify_confirmation(self.core, "delete_intake", vendor, str(intake_id), confirm_token, elicited)
-                title = (await bound.adapter.get_intake(intake_id)).title  # re-check the target just before deleting
+                tokens = self.core.tokens
+                target = str(intake_id)
+                expected = tokens.expected("delete_intake", vendor, target, token=confirm_token, elicited=elicited)
+                current = await bound.adapter.get_intake(intake_id)  # re-check the target just before deleting
+                shown = shown_intake(current)
+                tokens.require_unchanged(expected, "delete_intake", f"intake {intake_id}", shown, elicited=elicited)
             plan = await bound.adapter.plan_delete_intake(intake_id)
 
             def finish(_: None) -> DeleteResult:
+                self.core.creates.forget(vendor, "intake", str(intake_id))
                 return DeleteResult(
                     vendor=vendor,
                     target=f"intake {intake_id}",
                     deleted=True,
-                    message=f"Deleted SpotDraft intake {intake_id} '{title}' (soft delete; no public restore).",
+                    message=f"Deleted the SpotDraft intake shown in `preview` (id {intake_id}; a soft delete with no "
+                    "public restore).",
+                    preview=shown,
                 )
 
             return bound.prepared(plan, finish)
@@ -238,19 +258,30 @@ class Intakes:
         return await self.core.gate.describe(call, prepare)
 
 
+#: what a delete preview shows of an intake; a confirmation is bound to exactly these fields
+INTAKE_SHOWN = {"id", "title", "status", "priority", "reference_id", "due_date"}
+
+
+def shown_intake(intake: Intake) -> dict[str, Any]:
+    return intake.model_dump(include=INTAKE_SHOWN)
+
+
 def _merge(
     current: Intake, given: list[IntakeAssigneeInput], mode: AssigneeMode
-) -> tuple[list[IntakeAssigneeInput], list[str]]:
-    """The participant list after adding or removing `given`, and what could not be removed."""
+) -> tuple[list[IntakeAssigneeInput | IntakeRoleParticipant], list[str]]:
+    """The participant list after adding or removing `given`, and what could not be removed.
+
+    People are added or removed by user id; role rows stay role rows, with their role id."""
 
     rows = [IntakeAssigneeInput(user_id=p.user_id, role=p.role) for p in [*current.assignees, *current.collaborators]]
+    roles = [IntakeRoleParticipant(role_id=role_id, role=role) for role_id, role in current.roles.items()]
     by_id = {a.user_id: a for a in given}
     if mode == "add":
-        return [by_id.pop(r.user_id, r) for r in rows] + list(by_id.values()), []
+        return [*(by_id.pop(r.user_id, r) for r in rows), *by_id.values(), *roles], []
     on_intake = {r.user_id for r in rows}
     missing = sorted(set(by_id) - on_intake)
     warnings = [f"Not on the intake, nothing to remove: {', '.join(missing)}."] if missing else []
-    return [r for r in rows if r.user_id not in by_id], warnings
+    return [*(r for r in rows if r.user_id not in by_id), *roles], warnings
 
 
 def _reject_duplicate_participants(assignees: list[IntakeAssigneeInput]) -> None:

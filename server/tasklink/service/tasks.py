@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import InvalidInput, PossibleDuplicate, TaskLinkError
+from ..errors import PossibleDuplicate, TaskLinkError
 from ..models import CreateTaskRequest, DeleteResult, ListTasksRequest, Task, TaskPage, UpdateTaskRequest
 from ..policy.gate import NO_OPTIONS, Prepared, WriteCall, WriteOptions, WritePreview
 from .core import Bound, Core, OnRead, same_title
@@ -41,19 +41,28 @@ class Tasks:
             bound = await self.core.checkpoint(req.vendor, "create_task", arguments=req)
             resolved_req = req.model_copy(update={"assignees": await people.refs(req.assignees)})
             plan = await bound.adapter.plan_create_task(resolved_req)
-            checked: list[str] = []
-            if not dry_run and not opts.allow_duplicate:
-                checked = await self._refuse_duplicate(bound, resolved_req)
+            same = same_create(resolved_req)
+            release = None if dry_run else await self.core.create_lock(req.vendor, "task", same)
+            try:
+                checked: list[str] = []
+                if not dry_run and not opts.allow_duplicate:
+                    self.core.refuse_recent(req.vendor, "task", same, bound.title)
+                    checked = await self._refuse_duplicate(bound, resolved_req)
+            except BaseException:
+                if release is not None:
+                    release()
+                raise
             warnings = self.core.due_warnings(req.due)
 
             def finish(task: Task) -> Task:
+                self.core.creates.remember(req.vendor, "task", same, task.id)
                 task.warnings.extend(warnings + checked + bound.warnings)
                 task.resolved = people.resolved
                 return task
 
             notes = [n for n in (people.note(), SKIPPED_DUPLICATE_CHECK) if n]
             return bound.prepared(plan, finish, notes=notes, warnings=warnings + bound.warnings,
-                                  resolved=people.resolved)  # fmt: skip
+                                  resolved=people.resolved, release=release)  # fmt: skip
 
         return self.core.write_call("create_task", req.vendor, req, None, opts), prepare
 
@@ -75,7 +84,7 @@ class Tasks:
         assignee = next((a.user_id for a in req.assignees if a.user_id), None) if filters_by_assignee else None
         query = ListTasksRequest(vendor=req.vendor, text=req.title, assignee=assignee, limit=25)
         try:
-            page = await bound.adapter.list_tasks(query)
+            page = await bound.adapter.list_title_matches(query)
         except TaskLinkError as exc:
             return [f"The duplicate check could not run ({exc.message}); created anyway."]
         same = [
@@ -136,11 +145,12 @@ class Tasks:
             target=f"task {task_id}",
             deleted=False,
             message=(
-                f"Nothing was deleted. This would delete {bound.title} task {task_id} '{task.title}'. "
-                "Ask the user; if they agree, call delete_task again with confirm=true and this confirm_token."
+                f"Nothing was deleted. This would delete the {bound.title} task shown in `preview` (id {task_id}). "
+                "Show the user its title and ask; if they agree, call delete_task again with confirm=true and this "
+                "confirm_token."
             ),
-            confirm_token=self.core.tokens.issue("delete_task", vendor, task_id),
-            preview=task.model_dump(include={"id", "title", "status", "due", "assignees"}),
+            confirm_token=self.core.tokens.issue("delete_task", vendor, task_id, shown_task(task)),
+            preview=shown_task(task),
             warnings=bound.warnings,
         )
 
@@ -149,18 +159,23 @@ class Tasks:
     ) -> tuple[WriteCall, Any]:
         async def prepare(dry_run: bool) -> Prepared[DeleteResult]:
             bound = await self.core.checkpoint(vendor, "delete_task")
-            title = ""
+            shown: dict[str, Any] | None = None
             if not dry_run:
-                verify_confirmation(self.core, "delete_task", vendor, task_id, confirm_token, elicited)
-                title = (await bound.adapter.get_task(task_id)).title  # re-check the target just before deleting
+                tokens = self.core.tokens
+                expected = tokens.expected("delete_task", vendor, task_id, token=confirm_token, elicited=elicited)
+                current = await bound.adapter.get_task(task_id)  # re-check the target just before deleting
+                shown = shown_task(current)
+                tokens.require_unchanged(expected, "delete_task", f"task {task_id}", shown, elicited=elicited)
             plan = await bound.adapter.plan_delete_task(task_id)
 
             def finish(_: None) -> DeleteResult:
+                self.core.creates.forget(vendor, "task", task_id)
                 return DeleteResult(
                     vendor=vendor,
                     target=f"task {task_id}",
                     deleted=True,
-                    message=f"Deleted {bound.title} task {task_id} '{title}'.",
+                    message=f"Deleted the {bound.title} task shown in `preview` (id {task_id}).",
+                    preview=shown,
                     warnings=bound.warnings,
                 )
 
@@ -187,15 +202,16 @@ class Tasks:
         return await self.core.gate.describe(call, prepare)
 
 
-def verify_confirmation(
-    core: Core, operation: str, vendor: str, target: str, confirm_token: str | None, elicited: bool
-) -> None:
-    if elicited:
-        return
-    if not confirm_token:
-        raise InvalidInput(
-            "deleting needs the confirm_token from a preview",
-            field="confirm_token",
-            hint=f"call {operation} without confirm to get a preview and a token",
-        )
-    core.tokens.verify(confirm_token, operation, vendor, target)
+def same_create(req: CreateTaskRequest) -> str:
+    """What makes two task creates the same: the title, the intake and the first assignee."""
+
+    first = next((a.user_id or a.role_id for a in req.assignees), None)
+    return f"{req.title}|intake={req.intake_id or ''}|assignee={first or ''}"
+
+
+#: what a delete preview shows of a task; a confirmation is bound to exactly these fields
+TASK_SHOWN = {"id", "title", "status", "due", "assignees"}
+
+
+def shown_task(task: Task) -> dict[str, Any]:
+    return task.model_dump(include=TASK_SHOWN)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import email.utils
 import json
+import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -115,6 +116,17 @@ def generic_error_detail(response: httpx2.Response) -> ErrorDetail:
     return ErrorDetail(message=f"HTTP {response.status_code}")
 
 
+#: the longest vendor error message passed on (a hostile or broken vendor can send megabytes)
+VENDOR_TEXT_LIMIT = 500
+
+
+def vendor_text(text: str, limit: int = VENDOR_TEXT_LIMIT) -> str:
+    """Vendor-supplied text on one line and bounded, marked when cut, so it reads as data."""
+
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[:limit] + " … (truncated)"
+
+
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
     """Retry-After as seconds (delta-seconds or an HTTP date)."""
 
@@ -132,18 +144,60 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
+#: headers whose value is a credential, whatever it holds
+SENSITIVE_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "client-secret", "client-id", "cookie", "set-cookie", "x-api-key"}
+)
+_CREDENTIAL_PATTERNS = (
+    # a header line or JSON field carrying a credential: `Authorization: Basic …`, "cookie": "…"
+    re.compile(
+        r'(?i)(?P<keep>\b(?:proxy-)?(?:authorization|cookie|set-cookie|x-api-key|client-secret)"?\s*[:=]\s*"?)'
+        r'[^"\r\n,}]+'
+    ),
+    # a scheme and its token anywhere: `Bearer eyJ…`, `Basic ZGFu…`
+    re.compile(r"(?i)(?P<keep>\b(?:bearer|basic)\s+)[A-Za-z0-9._~+/=-]{8,}"),
+    # URL userinfo: https://user:secret@host
+    re.compile(r"(?P<keep>//[^/\s:@]+:)[^/\s@]+(?=@)"),
+    # query parameters named like credentials: ?api_key=…&token=…
+    re.compile(r'(?i)(?P<keep>[?&](?:api[_-]?key|access[_-]?token|token|client[_-]?secret|secret|password)=)[^&\s"]+'),
+)
+
+
 class Redactor:
+    """Scrubs credentials from any text that leaves tasklink: every configured secret in every form
+    a request carries it (raw, and the exact header values, e.g. `Basic` base64 of `user:secret`), plus
+    anything shaped like a credential (authorization and cookie values, bearer/basic tokens, URL
+    userinfo, key-like query parameters) even when it is not one of ours."""
+
     def __init__(self, secrets: Iterable[str]) -> None:
         self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
 
     def __call__(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, REDACTED)
+        for pattern in _CREDENTIAL_PATTERNS:
+            text = pattern.sub(_keep_label, text)
         return text
 
     def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
-        sensitive = {"authorization", "client-secret", "client-id", "cookie", "x-api-key"}
-        return {k: (REDACTED if k.lower() in sensitive else self(v)) for k, v in headers.items()}
+        return {k: (REDACTED if k.lower() in SENSITIVE_HEADERS else self(v)) for k, v in headers.items()}
+
+
+def _keep_label(match: re.Match[str]) -> str:
+    """The credential's label and separator stay (so the reader sees what was removed); its value goes."""
+
+    return match.group("keep") + REDACTED
+
+
+def credential_forms(headers: Mapping[str, str], auth: httpx2.Auth | None) -> list[str]:
+    """Every form a vendor's credentials take on the wire: sensitive header values, the header a
+    Basic auth adds, and the bare token after an auth scheme."""
+
+    values = [v for k, v in headers.items() if k.lower() in SENSITIVE_HEADERS]
+    if isinstance(auth, httpx2.BasicAuth):
+        probe = next(auth.sync_auth_flow(httpx2.Request("GET", "http://probe.invalid/")))
+        values.append(probe.headers["authorization"])
+    return values + [v.split(" ", 1)[1] for v in values if " " in v]
 
 
 @dataclass(frozen=True)
@@ -374,7 +428,7 @@ def status_error(
 
     status = response.status_code
     what = request.action or f"{request.method} {request.path}"
-    message = redact(detail.message)
+    message = vendor_text(redact(detail.message))
     request_id = response.headers.get("x-request-id")
     kw: dict[str, Any] = {"status": status, "code": detail.code, "request_id": request_id}
     prefix = f"{vendor_title} refused {what} (HTTP {status})"

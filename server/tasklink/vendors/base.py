@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import httpx2
@@ -24,6 +24,7 @@ from ..models import (
     Intake,
     IntakeAssigneeInput,
     IntakePage,
+    IntakeRoleParticipant,
     ListIntakesRequest,
     ListTasksRequest,
     Person,
@@ -170,6 +171,12 @@ class VendorAdapter(Generic[S]):
     async def list_tasks(self, req: ListTasksRequest) -> TaskPage:
         raise self._unimplemented("list_tasks")
 
+    async def list_title_matches(self, req: ListTasksRequest) -> TaskPage:
+        """The duplicate check's read: tasks titled `req.text`. By default list_tasks, whose text search
+        may be wider (the service compares the titles); a vendor with an exact-title filter uses it."""
+
+        return await self.list_tasks(req)
+
     async def plan_update_task(self, req: UpdateTaskRequest) -> WritePlan[Task]:
         raise self._unimplemented("update_task")
 
@@ -192,7 +199,7 @@ class VendorAdapter(Generic[S]):
         raise self._unimplemented("update_intake")
 
     async def plan_set_intake_participants(
-        self, intake_id: int, participants: list[IntakeAssigneeInput]
+        self, intake_id: int, participants: Sequence[IntakeAssigneeInput | IntakeRoleParticipant]
     ) -> WritePlan[Intake]:
         raise self._unimplemented("update_intake_assignees")
 

@@ -7,10 +7,18 @@ values}`); create answers 200; update is `POST /v1/tasks/{id}` with `{add|remove
 relationship operations; DELETE is a soft delete that returns the record; lists come from a search
 index that lags writes, so every write is read back by id; `Idempotency-Key` is honoured on
 create and update, which is what makes resending a write after a 429 or 5xx safe.
+
+Lists filter with `key[operator]=value`, and each value type allows only some operators, so the
+operator of every filter tasklink builds comes from the field's value type in `GET
+/v1/tasks/definitions`; relationships filter by their definition slug (`$task-<slug>`), which differs
+between organisations, so the assignee filter's slug comes from there too. The definitions are read
+once per adapter and again once when Lightfield answers `unknown_relationship`. Every answer is read
+through a model of its documented schema (`read_as`): undocumented fields are never read.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import anyio
@@ -18,7 +26,8 @@ import httpx2
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from ..errors import InvalidInput, NotFound, TaskLinkError
+from ..errors import InvalidInput, NotFound, TaskLinkError, VendorError, VendorRejected
+from ..manifests import VendorManifest
 from ..models import (
     AssigneeRef,
     CreateTaskRequest,
@@ -29,12 +38,15 @@ from ..models import (
     UpdateTaskRequest,
     utc_iso,
 )
-from ._http import ErrorDetail, VendorRequest, WritePlan, error_object
+from ..settings import TaskLinkSettings
+from ._http import ErrorDetail, VendorHttp, VendorRequest, WritePlan, error_object
 from .base import VendorAdapter, VendorSettings, decode_cursor, encode_cursor
+from .responses import VendorRecord, read_as
 
 API_VERSION = "2026-03-01"
 DEFAULT_BASE_URL = "https://api.lightfield.app"
 TASKS = "/v1/tasks"
+DEFINITIONS = "/v1/tasks/definitions"
 MEMBERS = "/v1/members"
 #: how many member pages find_people reads (the member list has no documented name filter)
 MEMBER_PAGES_MAX = 8
@@ -51,10 +63,9 @@ NORMALIZED_KEYS = {
 }
 #: filter keys list_tasks passes through in vendor_filters besides `<key>[<operator>]`
 VENDOR_FILTER_PARAMS = ("status",)
-#: list query parameters → the list_tasks argument that produced them
+#: list query parameters → the list_tasks argument that produced them (the assignee's slug varies: see _requery)
 FILTER_ARGS = {
     "$status": "status",
-    "$task-assignedTo": "assignee",
     "$title": "text",
     "$dueAt": "due_after/due_before",
     "offset": "cursor",
@@ -101,21 +112,209 @@ def param_to_argument(param: str | None) -> str | None:
     return f"vendor_filters.{param}" if "[" in param or param == "status" else param
 
 
-def _value(entity: dict[str, Any], key: str) -> Any:
-    cell = (entity.get("fields") or {}).get(key)
-    return cell.get("value") if isinstance(cell, dict) else cell
+_COMPARE = ("equal", "greaterThan", "greaterThanOrEqual", "lessThan", "lessThanOrEqual")
+#: the list filter operators each value type allows (docs: using-the-api/list-endpoints, "Operators by
+#: value type"); MULTI_SELECT and MARKDOWN are not filterable
+OPERATORS_BY_TYPE: dict[str, tuple[str, ...]] = {
+    "NUMBER": _COMPARE,
+    "CURRENCY": _COMPARE,
+    "DATETIME": _COMPARE,
+    "TEXT": ("equal", "startsWith"),
+    "FULL_NAME": ("equal", "startsWith"),
+    "SOCIAL_HANDLE": ("equal", "startsWith"),
+    "ADDRESS": ("equal", "startsWith"),
+    "CHECKBOX": ("equal",),
+    "SINGLE_SELECT": ("equal",),
+    "EMAIL": ("contains",),
+    "TELEPHONE": ("contains",),
+    "URL": ("contains",),
+}
+#: each filter tasklink builds: (field key, operators in order of preference); the field's value type picks
+#: the first it allows. `text=` is a title prefix ($title is TEXT: equal or startsWith); the duplicate
+#: check (`title`) wants the title exactly.
+FIELD_FILTERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "status": ("$status", ("equal",)),
+    "text": ("$title", ("startsWith", "contains", "equal")),
+    "title": ("$title", ("equal",)),
+    "due_after": ("$dueAt", ("greaterThanOrEqual",)),
+    "due_before": ("$dueAt", ("lessThanOrEqual",)),
+}
 
 
-def _ids(entity: dict[str, Any], key: str) -> list[str]:
-    rel = (entity.get("relationships") or {}).get(key)
-    if isinstance(rel, dict):
-        return [str(v) for v in rel.get("values") or []]
-    return []
+# -- Lightfield's answers, as documented (lightfield-tasks-api-openapi.yml; members: the full file) ------
+
+
+class FullName(VendorRecord):
+    first_name: str | None = Field(None, alias="firstName")
+    last_name: str | None = Field(None, alias="lastName")
+
+
+class Address(VendorRecord):
+    street: str | None = None
+    street2: str | None = None
+    city: str | None = None
+    state: str | None = None
+    postal_code: str | None = Field(None, alias="postalCode")
+    country: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+Scalar = str | int | float | bool | list[str] | FullName | Address | None
+
+
+class Cell(VendorRecord):
+    """A field as read: `{value, valueType}` (a bare value is read too, see `Fields`)."""
+
+    value: Scalar
+    value_type: str | None = Field(None, alias="valueType")
+
+
+#: field key → its cell; tolerant of a bare value where the documented `{value, valueType}` is expected
+Fields = dict[str, Cell | Scalar]
+
+
+def cell_value(cell: Cell | Scalar) -> Scalar:
+    return cell.value if isinstance(cell, Cell) else cell
+
+
+def cell_text(cell: Cell | Scalar) -> str | None:
+    value = cell_value(cell)
+    return value if isinstance(value, str) else None
+
+
+class Related(VendorRecord):
+    cardinality: str
+    object_type: str = Field(alias="objectType")
+    values: list[str]
+
+
+class TaskRecord(VendorRecord):
+    """A task, as create, retrieve, update, each list item (and the SDK's delete) answer it."""
+
+    id: str
+    created_at: str = Field(alias="createdAt")
+    updated_at: str | None = Field(alias="updatedAt")
+    http_link: str | None = Field(alias="httpLink")
+    external_id: str | None = Field(None, alias="externalId")
+    fields: Fields
+    relationships: dict[str, Related]
+
+    def text(self, key: str) -> str | None:
+        return cell_text(self.fields.get(key))
+
+    def ids(self, key: str) -> list[str]:
+        related = self.relationships.get(key)
+        return list(related.values) if related is not None else []
+
+
+class TaskList(VendorRecord):
+    object: str
+    data: list[TaskRecord]
+    #: a hint: it can move between pages
+    total_count: int = Field(alias="totalCount")
+
+
+class MemberFields(VendorRecord):
+    email: Cell | Scalar = Field(alias="$email")
+    name: Cell | Scalar = Field(alias="$name")
+    role: Cell | Scalar = Field(alias="$role")
+
+
+class Member(VendorRecord):
+    id: str
+    created_at: str = Field(alias="createdAt")
+    updated_at: str | None = Field(alias="updatedAt")
+    http_link: str | None = Field(alias="httpLink")
+    fields: MemberFields
+
+
+class MemberList(VendorRecord):
+    object: str
+    data: list[Member]
+    total_count: int = Field(alias="totalCount")
+
+
+class FieldDefinition(VendorRecord):
+    id: str | None = None
+    label: str
+    description: str | None
+    value_type: str = Field(alias="valueType")
+    read_only: bool | None = Field(None, alias="readOnly")
+    type_configuration: dict[str, Any] = Field(alias="typeConfiguration")
+
+
+class RelationshipDefinition(VendorRecord):
+    id: str | None = None
+    label: str
+    description: str | None
+    cardinality: str
+    object_type: str = Field(alias="objectType")
+    #: what list filters name (`$task-<slug>`). Shown on the docs' Fields and relationships page, absent
+    #: from the OpenAPI schema: tests/test_lightfield_adapter.py::test_lightfield_definition_slug_contradiction
+    slug: str | None = None
+
+
+class TaskDefinitions(VendorRecord):
+    object_type: str = Field(alias="objectType")
+    field_definitions: dict[str, FieldDefinition] = Field(alias="fieldDefinitions")
+    relationship_definitions: dict[str, RelationshipDefinition] = Field(alias="relationshipDefinitions")
+
+    def operator(self, argument: str) -> tuple[str, str]:
+        """(field key, operator) for a filter argument, from the field's value type."""
+
+        key, preferred = FIELD_FILTERS[argument]
+        definition = self.field_definitions.get(key)
+        value_type = definition.value_type if definition is not None else None
+        allowed = OPERATORS_BY_TYPE.get(value_type or "", ())
+        for operator in preferred:
+            if operator in allowed:
+                return key, operator
+        raise VendorError(
+            f"Lightfield's task definitions make {key} a {value_type or 'missing'} field, which list filters "
+            f"cannot match with {' or '.join(preferred)}, so tasks cannot be filtered by `{argument}` there",
+            field=argument,
+        )
+
+    def relationship_filter(self, key: str, argument: str) -> str:
+        """The list filter key for relationship `key`: `$<objectType>-<definition slug>`."""
+
+        definition = self.relationship_definitions.get(key)
+        if definition is None or not definition.slug:
+            raise VendorError(
+                f"Lightfield's task definitions give no filter slug for the {key} relationship, so tasks cannot "
+                f"be filtered by `{argument}` there",
+                field=argument,
+            )
+        return f"${self.object_type}-{definition.slug}"
+
+
+class DefinitionsCache:
+    """The task definitions, read once per adapter; the adapter's per-call copies share this object."""
+
+    def __init__(self) -> None:
+        self.current: TaskDefinitions | None = None
+        self.lock = anyio.Lock()
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """A list's filters (paging apart) and the definitions their operators and slugs came from."""
+
+    params: list[tuple[str, str]]
+    definitions: TaskDefinitions | None = None
+    refreshed: bool = False
 
 
 class LightfieldAdapter(VendorAdapter[LightfieldSettings]):
     settings_class = LightfieldSettings
     settings: LightfieldSettings
+
+    def __init__(
+        self, *, manifest: VendorManifest, http: VendorHttp, settings: LightfieldSettings, app: TaskLinkSettings
+    ) -> None:
+        super().__init__(manifest=manifest, http=http, settings=settings, app=app)
+        self.definitions = DefinitionsCache()
 
     @classmethod
     def client_headers(cls, settings: VendorSettings) -> dict[str, str]:
@@ -270,19 +469,10 @@ class LightfieldAdapter(VendorAdapter[LightfieldSettings]):
             raise InvalidInput(f"{task_id!r} is not a Lightfield task id", field="task_id")
         return f"{TASKS}/{task_id}"
 
-    def list_params(self, req: ListTasksRequest, offset: int, limit: int) -> list[tuple[str, str]]:
-        params: list[tuple[str, str]] = [("offset", str(offset)), ("limit", str(limit))]
-        if req.status is not None:
-            params.append(("$status[equal]", self.vendor_status(req.status)))
-        if req.assignee is not None:
-            params.append(("$task-assignedTo[contains]", req.assignee))
-        if req.text:
-            params.append(("$title[contains]", req.text))
-        if req.due_after is not None:
-            params.append(("$dueAt[greaterThanOrEqual]", utc_iso(req.due_after.instant)))
-        if req.due_before is not None:
-            params.append(("$dueAt[lessThanOrEqual]", utc_iso(req.due_before.instant)))
-        for key, value in req.vendor_filters.items():
+    @staticmethod
+    def _vendor_filter_params(vendor_filters: dict[str, Any]) -> list[tuple[str, str]]:
+        params: list[tuple[str, str]] = []
+        for key, value in vendor_filters.items():
             field = f"vendor_filters.{key}"
             shaped = key in VENDOR_FILTER_PARAMS or (key.endswith("]") and "[" in key and not key.startswith("["))
             if not shaped or key.startswith(("offset", "limit")):
@@ -296,12 +486,53 @@ class LightfieldAdapter(VendorAdapter[LightfieldSettings]):
             params.append((key, str(value)))
         return params
 
+    async def list_query(
+        self, req: ListTasksRequest, *, exact_title: bool = False, stale: TaskDefinitions | None = None
+    ) -> ListQuery:
+        """The list's filters. The arguments are checked first (nothing is sent for a bad one); the task
+        definitions are read only when a filter needs an operator or a relationship slug."""
+
+        wanted: list[tuple[str, str]] = []  # (argument, value)
+        if req.status is not None:
+            wanted.append(("status", self.vendor_status(req.status)))
+        if req.text:
+            wanted.append(("title" if exact_title else "text", req.text))
+        if req.due_after is not None:
+            wanted.append(("due_after", utc_iso(req.due_after.instant)))
+        if req.due_before is not None:
+            wanted.append(("due_before", utc_iso(req.due_before.instant)))
+        extra = self._vendor_filter_params(req.vendor_filters)
+        if not wanted and req.assignee is None:
+            return ListQuery(extra)
+        definitions = await self.task_definitions(stale=stale)
+        params: list[tuple[str, str]] = []
+        for argument, value in wanted:
+            key, operator = definitions.operator(argument)
+            params.append((f"{key}[{operator}]", value))
+        if req.assignee is not None:
+            params.append((f"{definitions.relationship_filter('$assignedTo', 'assignee')}[contains]", req.assignee))
+        return ListQuery(params + extra, definitions, refreshed=stale is not None)
+
+    async def task_definitions(self, *, stale: TaskDefinitions | None = None) -> TaskDefinitions:
+        """`GET /v1/tasks/definitions`, read once per adapter, and again when `stale` is still what is held."""
+
+        cache = self.definitions
+        async with cache.lock:
+            if cache.current is None or cache.current is stale:
+                request = VendorRequest("GET", DEFINITIONS, action="read task definitions")
+                data = await self.http.send_json(request)
+                cache.current = read_as(
+                    TaskDefinitions, data, vendor_title=self.manifest.title, action="read task definitions"
+                )
+            return cache.current
+
     # -- operations ----------------------------------------------------------------------
 
     async def plan_create_task(self, req: CreateTaskRequest) -> WritePlan[Task]:
         async def read(created: Any) -> Task:
+            record = read_as(TaskRecord, created, vendor_title=self.manifest.title, action="create task", write=True)
             # The list index lags writes: read the record back by id, never from a list.
-            return await self.get_task(str(created["id"]))
+            return await self.get_task(record.id)
 
         return WritePlan(self.build_create_task(req), read)
 
@@ -316,13 +547,22 @@ class LightfieldAdapter(VendorAdapter[LightfieldSettings]):
                 hint="find tasks with list_tasks(vendor='lightfield'); trashed ones with "
                 "vendor_filters={'status': 'trashed'}",
             ) from None
-        return self._task(data)
+        return self._task(read_as(TaskRecord, data, vendor_title=self.manifest.title, action=request.action))
 
     async def list_tasks(self, req: ListTasksRequest) -> TaskPage:
+        return await self._list(req, exact_title=False)
+
+    async def list_title_matches(self, req: ListTasksRequest) -> TaskPage:
+        """The duplicate check's read: `$title[equal]`, where `text=` is a title prefix."""
+
+        return await self._list(req, exact_title=True)
+
+    async def _list(self, req: ListTasksRequest, *, exact_title: bool) -> TaskPage:
         offset = 0
         if req.cursor:
             state = decode_cursor(req.cursor, "lightfield")
             offset = int(state.get("offset", 0))
+        query = await self.list_query(req, exact_title=exact_title)
         tasks: list[Task] = []
         exhausted = False
         left: int | None = None  # rows the vendor says remain (totalCount is a hint: it can move between pages)
@@ -332,47 +572,68 @@ class LightfieldAdapter(VendorAdapter[LightfieldSettings]):
             wanted = req.limit - len(tasks)
             pages = [(offset + n, min(self.page_max, wanted - n)) for n in range(0, wanted, self.page_max)]
             pages = pages[: 1 if left is None else max(1, -(-left // self.page_max))]
-            results = await self._list_pages(req, pages)
-            for (_, size), data in zip(pages, results, strict=True):
-                rows = data.get("data") or []
-                tasks.extend(self._task(row) for row in rows)
-                offset += len(rows)
-                if len(rows) < size:  # the documented end of the list
+            try:
+                results = await self._list_pages(query.params, pages)
+            except VendorRejected as exc:
+                query = await self._requery(req, query, exc, exact_title=exact_title)
+                results = await self._list_pages(query.params, pages)
+            for (_, size), page in zip(pages, results, strict=True):
+                tasks.extend(self._task(row) for row in page.data)
+                offset += len(page.data)
+                if len(page.data) < size:  # the documented end of the list
                     exhausted = True
                     break
-            total = results[0].get("totalCount")
-            left = total - offset if isinstance(total, int) and not isinstance(total, bool) else req.limit
+            left = results[0].total_count - offset
         next_cursor = None if exhausted else encode_cursor("lightfield", {"offset": offset})
         return TaskPage(vendor="lightfield", tasks=tasks, next_cursor=next_cursor)
 
-    async def _list_pages(self, req: ListTasksRequest, pages: list[tuple[int, int]]) -> list[dict[str, Any]]:
-        results: list[dict[str, Any]] = [{} for _ in pages]
+    async def _requery(
+        self, req: ListTasksRequest, query: ListQuery, exc: VendorRejected, *, exact_title: bool
+    ) -> ListQuery:
+        """After `unknown_relationship` on the assignee filter: the slug changed; read the definitions again, once."""
+
+        if exc.code != "unknown_relationship" or req.assignee is None or query.definitions is None:
+            raise exc
+        if query.refreshed:
+            raise VendorRejected(
+                f"Lightfield refused the assignee filter its own task definitions name: {exc.message}",
+                status=exc.status,
+                code=exc.code,
+                field="assignee",
+            ) from None
+        return await self.list_query(req, exact_title=exact_title, stale=query.definitions)
+
+    async def _list_pages(self, filters: list[tuple[str, str]], pages: list[tuple[int, int]]) -> list[TaskList]:
+        results: list[TaskList | None] = [None for _ in pages]
 
         async def fetch(n: int, offset: int, size: int) -> None:
-            params = self.list_params(req, offset, size)
+            params = [("offset", str(offset)), ("limit", str(size)), *filters]
             request = VendorRequest("GET", TASKS, params=params, action="list tasks", category="search")
-            results[n] = await self.http.send_json(request)
+            data = await self.http.send_json(request)
+            results[n] = read_as(TaskList, data, vendor_title=self.manifest.title, action=request.action)
 
         if len(pages) == 1:
             await fetch(0, *pages[0])
-            return results
-        try:
-            async with anyio.create_task_group() as group:
-                for n, (offset, size) in enumerate(pages):
-                    group.start_soon(fetch, n, offset, size)
-        except ExceptionGroup as failed:  # the call fails with the first page's own error, as when sequential
-            first: BaseException = failed
-            while isinstance(first, BaseExceptionGroup):
-                first = first.exceptions[0]
-            raise first from None
-        return results
+        else:
+            try:
+                async with anyio.create_task_group() as group:
+                    for n, (offset, size) in enumerate(pages):
+                        group.start_soon(fetch, n, offset, size)
+            except ExceptionGroup as failed:  # the call fails with the first page's own error, as when sequential
+                first: BaseException = failed
+                while isinstance(first, BaseExceptionGroup):
+                    first = first.exceptions[0]
+                raise first from None
+        return [page for page in results if page is not None]
 
     async def plan_update_task(self, req: UpdateTaskRequest) -> WritePlan[Task]:
         async def read(updated: Any) -> Task:
-            if str(updated.get("id")) != req.task_id:
+            action = f"update task {req.task_id}"
+            record = read_as(TaskRecord, updated, vendor_title=self.manifest.title, action=action, write=True)
+            if record.id != req.task_id:
                 # Lightfield replays the first response for a reused key, even for another task.
                 raise InvalidInput(
-                    f"idempotency_key was already used for Lightfield task {updated.get('id')}; nothing was changed "
+                    f"idempotency_key was already used for Lightfield task {record.id}; nothing was changed "
                     f"on task {req.task_id}",
                     field="idempotency_key",
                     hint="use a new key for each distinct update",
@@ -390,8 +651,9 @@ class LightfieldAdapter(VendorAdapter[LightfieldSettings]):
         # A soft delete, and deleting a trashed task is a no-op: resending cannot do harm.
         request = VendorRequest("DELETE", self._task_path(task_id), action=f"delete task {task_id}", retry_safe=True)
 
-        async def read(_: Any) -> None:
-            return None
+        async def read(deleted: Any) -> None:
+            # the SDK documents the trashed record as the answer
+            read_as(TaskRecord, deleted, vendor_title=self.manifest.title, action=request.action, write=True)
 
         def explain(exc: TaskLinkError) -> TaskLinkError:
             if isinstance(exc, NotFound):
@@ -407,50 +669,52 @@ class LightfieldAdapter(VendorAdapter[LightfieldSettings]):
         found: list[Person] = []
         for page in range(MEMBER_PAGES_MAX):
             params = {"offset": str(page * self.page_max), "limit": str(self.page_max)}
-            members = VendorRequest("GET", MEMBERS, params=params, action="find people", category="search")
-            data = await self.http.send_json(members)
-            rows = data.get("data") or []
-            for row in rows:
-                person = _person(row)
+            request = VendorRequest("GET", MEMBERS, params=params, action="find people", category="search")
+            members = read_as(
+                MemberList, await self.http.send_json(request), vendor_title=self.manifest.title, action="find people"
+            )
+            for member in members.data:
+                person = _person(member)
                 if _person_matches(person, needle):
                     found.append(person)
-            if len(rows) < self.page_max or len(found) >= limit:
+            if len(members.data) < self.page_max or len(found) >= limit:
                 break
         return found[:limit]
 
     # -- mapping -------------------------------------------------------------------------
 
-    def _task(self, data: dict[str, Any]) -> Task:
-        vendor_status = _value(data, "$status")
+    def _task(self, record: TaskRecord) -> Task:
+        vendor_status = record.text("$status")
         links: dict[str, str] = {}
-        for key in data.get("relationships") or {}:
+        for key in record.relationships:
             if key in ("$assignedTo", "$note"):
                 continue
-            ids = _ids(data, key)
+            ids = record.ids(key)
             if ids:
                 links[key.lstrip("$")] = ",".join(ids)
         return Task(
             vendor="lightfield",
-            id=str(data["id"]),
-            title=str(_value(data, "$title") or ""),
+            id=record.id,
+            title=record.text("$title") or "",
             status=self.normalized_status(vendor_status),
             vendor_status=vendor_status,
-            due=_value(data, "$dueAt"),
-            description=_value(data, "$description"),
-            assignees=_ids(data, "$assignedTo"),
+            due=record.text("$dueAt"),
+            description=record.text("$description"),
+            assignees=record.ids("$assignedTo"),
             links=links,
-            url=data.get("httpLink"),
-            created_at=data.get("createdAt"),
+            url=record.http_link,
+            created_at=record.created_at,
         )
 
 
-def _person(row: dict[str, Any]) -> Person:
-    name = _value(row, "$name")
-    if isinstance(name, dict):
-        full = " ".join(p for p in (name.get("firstName"), name.get("lastName")) if p) or None
+def _person(member: Member) -> Person:
+    name = cell_value(member.fields.name)
+    if isinstance(name, FullName):
+        full = " ".join(p for p in (name.first_name, name.last_name) if p) or None
     else:
         full = str(name) if name else None
-    return Person(id=str(row["id"]), name=full, email=_value(row, "$email"), title=_value(row, "$role"))
+    email, role = cell_text(member.fields.email), cell_text(member.fields.role)
+    return Person(id=member.id, name=full, email=email, title=role)
 
 
 def _person_matches(person: Person, needle: str) -> bool:

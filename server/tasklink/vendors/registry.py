@@ -7,21 +7,25 @@ adapter cannot tell the difference. Adapter modules and simulators are imported 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import anyio
 import httpx2
+from starlette.types import ASGIApp
 
 from ..errors import ConfigurationError, InvalidInput
 from ..manifests import VendorManifest, load_manifests, manifests_dir
 from ..refs import load_object, sibling
 from ..settings import TaskLinkSettings
-from ._http import Redactor, RetryPolicy, VendorHttp
+from ._http import Redactor, RetryPolicy, VendorHttp, credential_forms
 from ._limits import LimitSettings
 from .base import VendorAdapter, VendorSettings
 
 Mode = Literal["live", "sandbox"]
+#: wraps a sandbox vendor's simulator app: (vendor name, app) -> the app its client talks to
+SandboxMiddleware = Callable[[str, ASGIApp], ASGIApp]
 
 
 @dataclass
@@ -67,14 +71,24 @@ def check_vendor_names(app: TaskLinkSettings) -> None:
 
 
 class Vendors:
-    def __init__(self, app: TaskLinkSettings, runtimes: dict[str, VendorRuntime]) -> None:
+    def __init__(
+        self,
+        app: TaskLinkSettings,
+        runtimes: dict[str, VendorRuntime],
+        *,
+        sandbox_middleware: SandboxMiddleware | None = None,
+    ) -> None:
         self.app = app
         self.runtimes = runtimes
+        #: applied to each sandbox simulator app before its transport is made (e.g. a recorder in tests)
+        self.sandbox_middleware = sandbox_middleware
         self._redactor: Redactor | None = None
 
     @classmethod
-    def configure(cls, app: TaskLinkSettings) -> Vendors:
-        """Read every vendor's settings; fail with one clear message on partial configuration."""
+    def configure(cls, app: TaskLinkSettings, *, sandbox_middleware: SandboxMiddleware | None = None) -> Vendors:
+        """Read every vendor's settings; fail with one clear message on partial configuration.
+
+        `sandbox_middleware(vendor, app)` wraps the simulator app of every vendor on the sandbox."""
 
         manifests = load_manifests(app.manifest_dirs)
         check_vendor_names(app)
@@ -100,7 +114,7 @@ class Vendors:
             runtimes[name] = VendorRuntime(manifest=manifest, mode=mode, settings=settings, adapter_cls=adapter_cls)
         if problems:
             raise ConfigurationError("Vendor configuration is incomplete: " + "; ".join(problems))
-        return cls(app, runtimes)
+        return cls(app, runtimes, sandbox_middleware=sandbox_middleware)
 
     def names(self) -> list[str]:
         return list(self.runtimes)
@@ -114,7 +128,11 @@ class Vendors:
     def secret_values(self) -> list[str]:
         """Every credential in use, live or sandbox: scrubbed from anything any vendor's answer carries."""
 
-        return [value for rt in self.runtimes.values() for value in rt.settings.secret_values()]
+        values = [value for rt in self.runtimes.values() for value in rt.settings.secret_values()]
+        for rt in self.runtimes.values():
+            headers = rt.adapter_cls.client_headers(rt.settings)
+            values += credential_forms(headers, rt.adapter_cls.client_auth(rt.settings))
+        return values
 
     @property
     def redactor(self) -> Redactor:
@@ -141,7 +159,10 @@ class Vendors:
 
                 for fault in parse_faults(self.app.sandbox_faults).get(rt.name, []):
                     rt.sandbox_app.state.sandbox.inject(fault)
-            transport = httpx2.ASGITransport(app=rt.sandbox_app)
+            served: ASGIApp = rt.sandbox_app
+            if self.sandbox_middleware is not None:
+                served = self.sandbox_middleware(rt.name, served)
+            transport = httpx2.ASGITransport(app=served)
         timeout = httpx2.Timeout(self.app.http_timeout, connect=self.app.connect_timeout, pool=self.app.connect_timeout)
         rt.client = httpx2.AsyncClient(
             base_url=rt.settings.api_base_url(),

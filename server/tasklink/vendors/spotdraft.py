@@ -3,16 +3,21 @@
 Wire facts: regional hosts `https://api.{in,us,eu,me}.spotdraft.com`; `client-id` and
 `client-secret` headers (optional `user-email` to act as a workspace user); every path ends in
 `/`; intake by-id routes answer 403 for ids that do not exist *or* are not visible.
+
+Every answer is read through a model of its documented response schema (below), so a field the
+schema does not name is never read: legal intakes from `LegalIntakePublicDetailResponse` and
+`LegalIntakePublicListResponse`, a created task from `UserTaskPublicResponse`, people from
+`PublicUserWithRolesMinimalListResponse`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, Literal
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar, Literal, TypeVar
 
 import httpx2
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import SettingsConfigDict
 
 from ..errors import InvalidInput, NotFound, TaskLinkError, VendorForbidden, field_errors_text
@@ -23,9 +28,11 @@ from ..models import (
     IntakeAssigneeInput,
     IntakePage,
     IntakeParticipant,
+    IntakeRoleParticipant,
     IntakeSummary,
     IntakeTask,
     ListIntakesRequest,
+    NamedRef,
     Person,
     Task,
     UpdateIntakeRequest,
@@ -34,12 +41,17 @@ from ..models import (
 from ..settings import TaskLinkSettings
 from ._http import ErrorDetail, VendorRequest, WritePlan, error_object
 from .base import VendorAdapter, VendorSettings, reject_unknown_vendor_fields
+from .responses import VendorRecord, read_as
 
 Region = Literal["in", "us", "eu", "me"]
+E = TypeVar("E", bound=VendorRecord)
+TITLE = "SpotDraft"
 INTAKES = "/api/v1/public/legal_intake/"
 USER_TASKS = "/api/v2.1/public/user_tasks/"
 USERS = "/api/v2.1/public/auth/users/"
 TASK_VENDOR_FIELDS = ("reminders", "contract_id", "due_date_key_pointer_id")
+#: documented defaults of an INTAKE_TASK created without them (UserTaskCreateRequest)
+INTAKE_TASK_DEFAULTS = {"intake_task_status": "PENDING", "priority": "MEDIUM"}
 
 #: vendor field names in error bodies -> the tool argument the model controls
 FIELD_NAMES = {
@@ -50,7 +62,169 @@ FIELD_NAMES = {
     "entity_id": "user_id",
     "assignee_type": "role",
     "task_associations": "intake_id",
+    "reminders": "vendor_fields.reminders",
+    "contract_id": "vendor_fields.contract_id",
+    "due_date_key_pointer_id": "vendor_fields.due_date_key_pointer_id",
 }
+
+
+# -- documented response schemas (only the fields tasklink reads) ------------------------------
+
+AssigneeType = Literal["ASSIGNED_TO", "COLLABORATOR"]
+
+
+class SDOrgUser(VendorRecord):
+    """`PublicOrgUserResponse`."""
+
+    id: int
+    name: str
+    email: str
+    designation: str | None = None
+
+
+class SDIntakeAssignee(VendorRecord):
+    """`LegalIntakeAssigneePublicResponse`: a person (ORG_USER) or a role (ROLE) row."""
+
+    entity_id: str
+    entity_type: Literal["ORG_USER", "ROLE"]
+    assignee_type: AssigneeType
+    assignee_org_user: SDOrgUser | None = None
+
+
+class SDIntakeTask(VendorRecord):
+    """`LegalIntakeTaskPublicResponse`."""
+
+    id: int
+    title: str
+    notes: str | None = None
+    absolute_due_date: str | None = None
+    status: Literal["COMPLETED", "UPCOMING", "OVERDUE", "NO_DATE"]
+    priority: str | None = None
+    intake_task_status: str | None = None
+    reference_id: str | None = None
+
+
+class SDAttachment(VendorRecord):
+    """`LegalIntakeAttachmentPublicResponse`."""
+
+    uuid: str
+    name: str | None = None
+
+
+class SDFrozenWorkflow(VendorRecord):
+    """`FrozenWorkflowPublicResponse`."""
+
+    workflow_id: int
+
+
+class SDIntakeListItem(VendorRecord):
+    """`LegalIntakePublicListItemResponse`."""
+
+    id: int
+    title: str
+    status: str
+    priority: str
+    due_date: str | None = None
+    reference_id: str | None = None
+    created_at: str
+
+
+class SDIntake(SDIntakeListItem):
+    """`LegalIntakePublicDetailResponse`."""
+
+    description: str | None = None
+    metadata: dict[str, Any] | None = None
+    public_id: str
+    modified_at: str
+    created_by: SDOrgUser | None = None
+    frozen_workflow: SDFrozenWorkflow | None = None
+    assignees: list[SDIntakeAssignee] | None = None
+    collaborators: list[SDIntakeAssignee] | None = None
+    tasks: list[SDIntakeTask] | None = None
+    attachments: list[SDAttachment] = Field(default_factory=list)
+
+
+class SDIntakeList(VendorRecord):
+    """`LegalIntakePublicListResponse`."""
+
+    intakes: list[SDIntakeListItem]
+    total_count: int
+    page: int
+    total_pages: int
+    has_next: bool
+
+
+class SDTaskAssigneeRef(VendorRecord):
+    id: int
+
+
+class SDTaskAssignee(VendorRecord):
+    """An `assignees` row of `UserTaskPublicResponse`: an org user or a role."""
+
+    assignee_org_user: SDTaskAssigneeRef | None = None
+    assignee_role: SDTaskAssigneeRef | None = None
+
+
+class SDTaskAssociation(VendorRecord):
+    """`TaskAssociationPublicResponse`. `entity_id` is documented as a string in answers and an integer in
+    requests; either is read."""
+
+    entity_id: str | int
+    entity_type: Literal["OBLIGATION", "LEGAL_INTAKE"]
+
+
+class SDUserTask(VendorRecord):
+    """`UserTaskPublicResponse`. It has no `priority` and no `intake_task_status`: `status` is derived from
+    the due date and completion."""
+
+    id: int
+    title: str
+    notes: str | None = None
+    absolute_due_date: str | None = None
+    created: str | None = None
+    assignees: list[SDTaskAssignee]
+    status: Literal["COMPLETED", "UPCOMING", "OVERDUE", "NO_DATE"] = "NO_DATE"
+    task_category: Literal["USER_TASK", "OBLIGATION_TASK", "INTAKE_TASK"] = "USER_TASK"
+    task_associations: list[SDTaskAssociation] = Field(default_factory=list)
+
+
+class SDUser(VendorRecord):
+    """`PublicMinimalUserWithRolesResponse`. The schema requires `name`; its own example sends
+    `first_name`/`last_name` instead, so those are read when `name` is missing."""
+
+    id: int
+    email: str
+    name: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    designation: str | None = None
+    is_active: bool
+
+    @property
+    def full_name(self) -> str | None:
+        if self.name:
+            return self.name
+        return " ".join(p for p in (self.first_name, self.last_name) if p) or None
+
+
+class SDUserList(VendorRecord):
+    """`PublicUserWithRolesMinimalListResponse`."""
+
+    results: list[SDUser]
+
+
+class SDPublicError(VendorRecord):
+    """SpotDraft's public error object `{detail, status_code, code, message}` (every user-task 400 and 403,
+    and the intake create-domain 400s)."""
+
+    code: str | int
+    message: str
+
+
+class SDDetail(VendorRecord):
+    """`{"detail": "..."}`: 401, 403 and the list's invalid-sort 400."""
+
+    detail: str
 
 
 class SpotDraftSettings(VendorSettings):
@@ -116,17 +290,17 @@ class SpotDraftAdapter(VendorAdapter[SpotDraftSettings]):
         body = error_object(response)
         if isinstance(body, ErrorDetail):
             return body
-        if isinstance(body.get("message"), str) and "code" in body:
-            message = body["message"]
+        if "message" in body and "code" in body and (public := _read_error(SDPublicError, body)) is not None:
+            message = public.message
             match = re.match(r"^([a-z_]+(?:\[\d+\])?(?:\.[a-z_]+)?):\s", message)
             field = _vendor_field_to_arg(match.group(1).replace("[", ".").replace("]", "")) if match else None
             if field is None:
                 # create-domain errors name the problem only in prose
                 field = next((f for f in ("workflow", "file_ids") if f in message.lower()), None)
                 field = "workflow_id" if field == "workflow" else field
-            return ErrorDetail(message=message, code=str(body["code"]), field=field)
-        if set(body) == {"detail"}:
-            return ErrorDetail(message=str(body["detail"]))
+            return ErrorDetail(message=message, code=str(public.code), field=field)
+        if set(body) == {"detail"} and (only := _read_error(SDDetail, body)) is not None:
+            return ErrorDetail(message=only.detail)
         first = next(iter(body))
         node: Any = body[first]
         path = [first]
@@ -151,9 +325,13 @@ class SpotDraftAdapter(VendorAdapter[SpotDraftSettings]):
         except VendorForbidden as exc:
             raise _unknown_intake(intake_id, exc) from None
 
+    def _read_intake(self, data: Any, action: str, *, write: bool) -> Intake:
+        record = read_as(SDIntake, data, vendor_title=TITLE, action=action, write=write)
+        return _intake(record, self.normalized_status)
+
     def _intake_write(self, request: VendorRequest, intake_id: int) -> WritePlan[Intake]:
         async def read(data: Any) -> Intake:
-            return _intake(data, self.normalized_status)
+            return self._read_intake(data, request.action, write=True)
 
         return WritePlan(request, read, explain=lambda exc: _unknown_intake(intake_id, exc))
 
@@ -180,13 +358,13 @@ class SpotDraftAdapter(VendorAdapter[SpotDraftSettings]):
 
     async def plan_create_intake(self, req: CreateIntakeRequest) -> WritePlan[Intake]:
         async def read(data: Any) -> Intake:
-            return _intake(data, self.normalized_status)
+            return self._read_intake(data, "create intake", write=True)
 
         return WritePlan(self.build_create_intake(req), read, ok=(201,))
 
     async def get_intake(self, intake_id: int) -> Intake:
         request = VendorRequest("GET", self._intake_path(intake_id), action=f"get intake {intake_id}")
-        return _intake(await self._by_id(request, intake_id), self.normalized_status)
+        return self._read_intake(await self._by_id(request, intake_id), request.action, write=False)
 
     async def list_intakes(self, req: ListIntakesRequest) -> IntakePage:
         params: list[tuple[str, str]] = [("page", str(req.page)), ("limit", str(req.limit))]
@@ -200,23 +378,24 @@ class SpotDraftAdapter(VendorAdapter[SpotDraftSettings]):
             elif values:
                 params.append((f"filter__{name}[$in]", ",".join(v.replace(",", "\\,") for v in values)))
         data = await self.http.send_json(VendorRequest("GET", INTAKES, params=params, action="list intakes"))
+        page = read_as(SDIntakeList, data, vendor_title=TITLE, action="list intakes")
         return IntakePage(
             intakes=[
                 IntakeSummary(
-                    id=i["id"],
-                    title=i["title"],
-                    status=i["status"],
-                    priority=i["priority"],
-                    due_date=i.get("due_date"),
-                    reference_id=i.get("reference_id"),
-                    created_at=i.get("created_at"),
+                    id=i.id,
+                    title=i.title,
+                    status=i.status,
+                    priority=i.priority,
+                    due_date=i.due_date,
+                    reference_id=i.reference_id,
+                    created_at=i.created_at,
                 )
-                for i in data["intakes"]
+                for i in page.intakes
             ],
-            page=data["page"],
-            total_count=data["total_count"],
-            total_pages=data["total_pages"],
-            has_next=data["has_next"],
+            page=page.page,
+            total_count=page.total_count,
+            total_pages=page.total_pages,
+            has_next=page.has_next,
         )
 
     def build_update_intake(self, req: UpdateIntakeRequest) -> VendorRequest:
@@ -243,14 +422,29 @@ class SpotDraftAdapter(VendorAdapter[SpotDraftSettings]):
         return self._intake_write(self.build_update_intake(req), req.intake_id)
 
     async def plan_set_intake_participants(
-        self, intake_id: int, participants: list[IntakeAssigneeInput]
+        self, intake_id: int, participants: Sequence[IntakeAssigneeInput | IntakeRoleParticipant]
     ) -> WritePlan[Intake]:
-        """PATCH the full desired ASSIGNED_TO + COLLABORATOR list (the API replaces the set)."""
+        """PATCH the full desired ASSIGNED_TO + COLLABORATOR list (the API replaces the set).
 
+        A request row is a person only (`entity_type` is the constant ORG_USER), so a list that must
+        keep a role row cannot be sent: it is refused, and the role is never sent as a person."""
+
+        roles = [p for p in participants if isinstance(p, IntakeRoleParticipant)]
+        if roles:
+            listed = ", ".join(f"role {r.role_id} ({r.role})" for r in roles)
+            raise InvalidInput(
+                f"SpotDraft intake {intake_id} has roles (teams) among its participants: {listed}. SpotDraft's "
+                "public API takes only people in an assignee update and replaces the whole list, so adding or "
+                "removing people here would drop those roles; nothing was sent",
+                field="mode",
+                hint="change this intake's participants in the SpotDraft app, or, if the roles should go, call "
+                "update_intake_assignees with mode='replace' and the full list of people",
+            )
+        people = [p for p in participants if isinstance(p, IntakeAssigneeInput)]
         request = VendorRequest(
             "PATCH",
             self._intake_path(intake_id),
-            json={"assignees": [_assignee_row(p) for p in participants]},
+            json={"assignees": [_assignee_row(p) for p in people]},
             action=f"update assignees of intake {intake_id}",
         )
         return self._intake_write(request, intake_id)
@@ -266,7 +460,7 @@ class SpotDraftAdapter(VendorAdapter[SpotDraftSettings]):
     # -- user tasks ----------------------------------------------------------------------
 
     def build_create_task(self, req: CreateTaskRequest) -> VendorRequest:
-        reject_unknown_vendor_fields(req.vendor_fields, TASK_VENDOR_FIELDS, "SpotDraft")
+        reject_unknown_vendor_fields(req.vendor_fields, TASK_VENDOR_FIELDS, TITLE)
         is_intake_task = req.intake_id is not None
         body: dict[str, Any] = {"title": req.title, "assignees": []}
         for n, who in enumerate(req.assignees):
@@ -322,32 +516,49 @@ class SpotDraftAdapter(VendorAdapter[SpotDraftSettings]):
         return VendorRequest("POST", USER_TASKS, json=body, action="create task")
 
     async def plan_create_task(self, req: CreateTaskRequest) -> WritePlan[Task]:
+        request = self.build_create_task(req)
+        sent: dict[str, Any] = request.json
+
         async def read(data: Any) -> Task:
-            return self._task(data)
+            return self._created_task(
+                read_as(SDUserTask, data, vendor_title=TITLE, action="create task", write=True), sent
+            )
 
-        return WritePlan(self.build_create_task(req), read, ok=(201,))
+        return WritePlan(request, read, ok=(201,))
 
-    def _task(self, data: dict[str, Any]) -> Task:
+    def _created_task(self, answer: SDUserTask, sent: Mapping[str, Any]) -> Task:
+        """The task as created. `UserTaskPublicResponse` has no intake task status or priority; SpotDraft
+        accepted the ones sent (or applied its documented defaults), so those are what the task has.
+        Other tasks have no priority, and their `status` says only whether they are completed."""
+
         assignees = []
-        for row in data.get("assignees") or []:
-            if row.get("assignee_org_user"):
-                assignees.append(str(row["assignee_org_user"]["id"]))
-            elif row.get("assignee_role"):
-                assignees.append(f"role:{row['assignee_role']['id']}")
-        intakes = [a for a in data.get("task_associations") or [] if a.get("entity_type") == "LEGAL_INTAKE"]
-        links = {"intake_id": str(intakes[0]["entity_id"])} if intakes else {}
+        for row in answer.assignees:
+            if row.assignee_org_user is not None:
+                assignees.append(str(row.assignee_org_user.id))
+            elif row.assignee_role is not None:
+                assignees.append(f"role:{row.assignee_role.id}")
+        intakes = [a for a in answer.task_associations if a.entity_type == "LEGAL_INTAKE"]
+        links = {"intake_id": str(intakes[0].entity_id)} if intakes else {}
+        if sent.get("task_category") == "INTAKE_TASK":
+            vendor_status = str(sent.get("intake_task_status", INTAKE_TASK_DEFAULTS["intake_task_status"]))
+            status = self.normalized_status(vendor_status)
+            priority: str | None = str(sent.get("priority", INTAKE_TASK_DEFAULTS["priority"]))
+        else:
+            vendor_status = answer.status
+            status = "done" if answer.status == "COMPLETED" else "todo"
+            priority = None
         return Task(
             vendor="spotdraft",
-            id=str(data["id"]),
-            title=data["title"],
-            status=self.normalized_status(data.get("intake_task_status")),
-            vendor_status=data.get("intake_task_status") or data.get("status"),
-            priority=data.get("priority"),
-            due=data.get("absolute_due_date"),
-            description=data.get("notes") or None,
+            id=str(answer.id),
+            title=answer.title,
+            status=status,
+            vendor_status=vendor_status,
+            priority=priority,
+            due=answer.absolute_due_date,
+            description=answer.notes or None,
             assignees=assignees,
             links=links,
-            created_at=data.get("created"),
+            created_at=answer.created,
         )
 
     # -- people --------------------------------------------------------------------------
@@ -356,16 +567,18 @@ class SpotDraftAdapter(VendorAdapter[SpotDraftSettings]):
         key = "user_email" if "@" in query else "user_name"
         params = {key: query.strip(), "limit": str(limit), "page": "1"}
         data = await self.http.send_json(VendorRequest("GET", USERS, params=params, action="find people"))
+        found = read_as(SDUserList, data, vendor_title=TITLE, action="find people")
         return [
-            Person(
-                id=str(u["id"]),
-                name=f"{u.get('first_name', '')} {u.get('last_name', '')}".strip() or None,
-                email=u.get("email"),
-                title=u.get("designation"),
-                active=bool(u.get("is_active", True)),
-            )
-            for u in data.get("results", [])
+            Person(id=str(u.id), name=u.full_name, email=u.email, title=u.designation, active=u.is_active)
+            for u in found.results
         ]
+
+
+def _read_error(model: type[E], body: dict[str, Any]) -> E | None:
+    try:
+        return model.model_validate(body)
+    except ValidationError:
+        return None
 
 
 def _unknown_intake(intake_id: int, exc: TaskLinkError) -> TaskLinkError:
@@ -387,43 +600,53 @@ def _assignee_row(a: IntakeAssigneeInput) -> dict[str, str]:
     }
 
 
-def _participant(row: dict[str, Any]) -> IntakeParticipant:
-    user = row.get("assignee_org_user") or {}
+def _role(row: SDIntakeAssignee) -> Literal["assigned_to", "collaborator"]:
+    return "collaborator" if row.assignee_type == "COLLABORATOR" else "assigned_to"
+
+
+def _participant(row: SDIntakeAssignee) -> IntakeParticipant:
+    user = row.assignee_org_user
     return IntakeParticipant(
-        user_id=str(row.get("entity_id") or user.get("id")),
-        role="collaborator" if row.get("assignee_type") == "COLLABORATOR" else "assigned_to",
-        name=user.get("name"),
-        email=user.get("email"),
+        user_id=row.entity_id,
+        role=_role(row),
+        name=user.name if user else None,
+        email=user.email if user else None,
     )
 
 
-def _intake(data: dict[str, Any], normalize: Callable[[str | None], str | None]) -> Intake:
-    workflow = data.get("frozen_workflow") or {}
+def _intake(data: SDIntake, normalize: Callable[[str | None], str | None]) -> Intake:
+    rows = [*(data.assignees or []), *(data.collaborators or [])]
+    people = [_participant(r) for r in rows if r.entity_type == "ORG_USER"]
+    creator = data.created_by
     return Intake(
-        id=data["id"],
-        title=data["title"],
-        status=data["status"],
-        priority=data["priority"],
-        description=data.get("description"),
-        due_date=data.get("due_date"),
-        reference_id=data.get("reference_id"),
-        public_id=data.get("public_id"),
-        workflow_id=workflow.get("workflow_id"),
-        metadata=data.get("metadata"),
-        assignees=[_participant(r) for r in data.get("assignees") or []],
-        collaborators=[_participant(r) for r in data.get("collaborators") or []],
+        id=data.id,
+        title=data.title,
+        status=data.status,
+        priority=data.priority,
+        description=data.description,
+        due_date=data.due_date,
+        reference_id=data.reference_id,
+        public_id=data.public_id,
+        workflow_id=data.frozen_workflow.workflow_id if data.frozen_workflow else None,
+        metadata=data.metadata,
+        assignees=[p for p in people if p.role == "assigned_to"],
+        collaborators=[p for p in people if p.role == "collaborator"],
+        roles={r.entity_id: _role(r) for r in rows if r.entity_type == "ROLE"},
         tasks=[
             IntakeTask(
-                id=str(t["id"]),
-                title=t["title"],
-                status=normalize(t.get("intake_task_status")),
-                vendor_status=t.get("status"),
-                priority=t.get("priority"),
-                due=t.get("absolute_due_date"),
-                reference_id=t.get("reference_id"),
+                id=str(t.id),
+                title=t.title,
+                status=normalize(t.intake_task_status),
+                vendor_status=t.status,
+                priority=t.priority,
+                due=t.absolute_due_date,
+                reference_id=t.reference_id,
+                description=t.notes or None,
             )
-            for t in data.get("tasks") or []
+            for t in data.tasks or []
         ],
-        created_at=data.get("created_at"),
-        modified_at=data.get("modified_at"),
+        attachments=[NamedRef(id=a.uuid, name=a.name) for a in data.attachments],
+        created_by=NamedRef(id=str(creator.id), name=creator.name) if creator else None,
+        created_at=data.created_at,
+        modified_at=data.modified_at,
     )

@@ -6,6 +6,15 @@ the company API token as password; `GET /tasks` filters by query parameters and 
 `page`/`per_page` over a bare JSON array (a short page is the last); `POST /tasks` takes the
 task nested under `"task"`. Timestamps are UTC. Records may nest related models under
 capitalised keys (CakePHP style), so reads accept both flat and `{"Task": {...}}` shapes.
+
+Every answer is read through the models below (`read_as`): the fields seed-docs/001 names for a
+task (its create parameters, the timestamps its list filters range over), the address object, and
+the related models the official PHP client reads. Nothing else in an answer can reach a result.
+
+The `*_to` filters mean "on or before" (seed-docs/001 lines 26-36): a bare date given to one is
+sent as the last second of that UTC day (`YYYY-MM-DD 23:59:59`), so the named day is included;
+a `*_from` date is its first second. Trackops timestamps have whole seconds, so an instant with a
+fraction is rounded inwards (a `_from` bound up, a `_to` bound down).
 """
 
 from __future__ import annotations
@@ -13,12 +22,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import UTC, date, datetime
-from typing import Any, ClassVar
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, ClassVar, Literal
 from urllib.parse import urlparse
 
 import httpx2
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from ..errors import InvalidInput, VendorUnavailable, field_errors_text
@@ -26,6 +35,7 @@ from ..manifests import load_manifests
 from ..models import CreateTaskRequest, ListTasksRequest, Task, TaskPage
 from ._http import ErrorDetail, VendorRequest, WritePlan, error_object
 from .base import VendorAdapter, VendorSettings, decode_cursor, encode_cursor, reject_unknown_vendor_fields
+from .responses import VendorRecord, read_as
 
 VENDOR = "trackops"
 API_PREFIX = "/api/v1"
@@ -67,6 +77,112 @@ LIST_FIELD_NAMES = {
     "per_page": "limit",
     **{name: f"vendor_filters.{name}" for name in LIST_VENDOR_FILTERS},
 }
+
+
+# -- what a Trackops answer may carry (seed-docs/001; NOTES.md section 2) ---------------------------
+
+
+class TrackopsAddress(VendorRecord):
+    """The address object (seed-docs/001 lines 72-109); its example gives `zip` as a number."""
+
+    address_1: str | None = None
+    address_2: str | None = None
+    address_3: str | None = None
+    city: str | None = None
+    state: str | None = None
+    zip: str | int | None = None
+    country: str | None = None
+
+
+class TrackopsStaff(VendorRecord):
+    """One assigned staff member under `User` (the PHP client reads `$record['User']['name']`)."""
+
+    id: int
+    first_name: str | None = None
+    last_name: str | None = None
+    name: str | None = None
+
+    def display_name(self) -> str | None:
+        return " ".join(p for p in (self.first_name, self.last_name) if p) or self.name
+
+
+class TrackopsRelated(VendorRecord):
+    """A related model nested under a capitalised key (`Casefile`, `Calendar`, `Subject`, `CaseService`)."""
+
+    id: int
+    name: str | None = None
+    case_number: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    casefile_id: int | None = None
+
+
+class TrackopsTaskRecord(VendorRecord):
+    """A task record: the create parameters (seed-docs/001 lines 61-87, plus `alert_at` from its example
+    request, line 124), the status (lines 22, 40-45) and the timestamps its list filters range over
+    (lines 27-36). Records may be flat or wrapped CakePHP-style as `{"Task": {...}, "User": [...]}`.
+    """
+
+    id: int
+    title: str | None = None
+    body: str | None = None
+    #: one of none, needs_action, in_progress, complete (seed-docs/001 line 22); read as text so a
+    #: status Trackops adds later is shown as vendor_status rather than refused
+    status: str | None = None
+    due_on: str | None = None
+    casefile_id: int | None = None
+    calendar_id: int | None = None
+    subject_id: int | None = None
+    case_service_id: int | None = None
+    alert_at: str | None = None
+    alert_sent_at: str | None = None
+    completed_at: str | None = None
+    created: str | None = Field(None, validation_alias=AliasChoices("created", "created_at"))
+    modified: str | None = Field(None, validation_alias=AliasChoices("modified", "updated"))
+    address: TrackopsAddress | None = None
+    users_list: list[int] = Field(default_factory=list)
+    # related models, under their capitalised CakePHP names
+    User: list[TrackopsStaff] | None = None
+    Casefile: TrackopsRelated | None = None
+    Calendar: TrackopsRelated | None = None
+    Subject: TrackopsRelated | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unwrap(cls, data: Any) -> Any:
+        """`{"Task": {...}, "User": [...]}` -> one flat record (the task's own fields win)."""
+
+        if isinstance(data, dict) and isinstance(data.get("Task"), dict):
+            return {**{k: v for k, v in data.items() if k != "Task"}, **data["Task"]}
+        return data
+
+    @field_validator("address", "Casefile", "Calendar", "Subject", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        # PHP encodes an empty related model (or address) as [] rather than {} or null.
+        return None if value == [] or value == {} else value
+
+    @field_validator("User", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, dict) else value
+
+    @field_validator("users_list", mode="before")
+    @classmethod
+    def _no_users(cls, value: Any) -> Any:
+        return [] if value is None else value
+
+    def assignee_ids(self) -> list[str]:
+        if self.User is not None:
+            return [str(s.id) for s in self.User]
+        return [str(u) for u in self.users_list]
+
+
+class TrackopsErrorBody(VendorRecord):
+    """An error answer (no format is published): `{"message", "errors": {field: [messages] | {sub: [...]}}}`."""
+
+    message: str | None = None
+    errors: dict[str, Any] | None = None
 
 
 class TrackopsSettings(VendorSettings):
@@ -120,12 +236,16 @@ class TrackopsAdapter(VendorAdapter[TrackopsSettings]):
     def parse_error(response: httpx2.Response) -> ErrorDetail:
         """`{"message", "errors": {field: [messages] | {sub: [messages]}}}`; field names become tool arguments."""
 
-        body = error_object(response)
-        if isinstance(body, ErrorDetail):
-            return body
-        message = str(body.get("message") or f"HTTP {response.status_code}")
-        errors = body.get("errors")
-        if not isinstance(errors, dict) or not errors:
+        raw = error_object(response)
+        if isinstance(raw, ErrorDetail):
+            return raw
+        try:
+            body = TrackopsErrorBody.model_validate(raw)
+        except ValidationError:
+            return ErrorDetail(message=f"HTTP {response.status_code}")
+        message = body.message or f"HTTP {response.status_code}"
+        errors = body.errors
+        if not errors:
             return ErrorDetail(message=message)
         is_list = response.request.method == "GET"
         renamed = {_argument_name(key, is_list=is_list): value for key, value in errors.items()}
@@ -175,7 +295,8 @@ class TrackopsAdapter(VendorAdapter[TrackopsSettings]):
 
     async def plan_create_task(self, req: CreateTaskRequest) -> WritePlan[Task]:
         async def read(data: Any) -> Task:
-            return self._task(_record(data, "create task"), full=True)
+            record = read_as(TrackopsTaskRecord, data, vendor_title="Trackops", action="create task", write=True)
+            return self._task(record, full=True)
 
         return WritePlan(self.build_create_task(req), read, ok=(200, 201))
 
@@ -184,7 +305,8 @@ class TrackopsAdapter(VendorAdapter[TrackopsSettings]):
     async def get_task(self, task_id: str) -> Task:
         number = _id(task_id, "task_id")
         request = VendorRequest("GET", f"{TASKS}/{number}", action=f"get task {number}")
-        return self._task(_record(await self.http.send_json(request), "get task"), full=True)
+        data = await self.http.send_json(request)
+        return self._task(read_as(TrackopsTaskRecord, data, vendor_title="Trackops", action="get task"), full=True)
 
     def list_params(self, req: ListTasksRequest) -> list[tuple[str, str]]:
         """The filter query parameters, validated; paging is added by list_tasks."""
@@ -229,7 +351,10 @@ class TrackopsAdapter(VendorAdapter[TrackopsSettings]):
         more = len(rows) >= req.limit
         return TaskPage(
             vendor=VENDOR,
-            tasks=[self._task(_record(row, "list tasks"), full=False) for row in rows],
+            tasks=[
+                self._task(read_as(TrackopsTaskRecord, row, vendor_title="Trackops", action="list tasks"), full=False)
+                for row in rows
+            ],
             next_cursor=encode_cursor(VENDOR, {"page": page + 1, "q": query}) if more else None,
         )
 
@@ -249,39 +374,31 @@ class TrackopsAdapter(VendorAdapter[TrackopsSettings]):
 
     # -- mapping -------------------------------------------------------------------------
 
-    def _task(self, record: dict[str, Any], *, full: bool) -> Task:
+    def _task(self, record: TrackopsTaskRecord, *, full: bool) -> Task:
         links = {
-            name: str(record[key])
-            for name, key in (
-                ("case_id", "casefile_id"),
-                ("calendar_id", "calendar_id"),
-                ("subject_id", "subject_id"),
-                ("case_service_id", "case_service_id"),
+            name: str(value)
+            for name, value in (
+                ("case_id", record.casefile_id),
+                ("calendar_id", record.calendar_id),
+                ("subject_id", record.subject_id),
+                ("case_service_id", record.case_service_id),
             )
-            if record.get(key) is not None
+            if value is not None
         }
-        staff = record.get("User")
-        if isinstance(staff, dict):
-            staff = [staff]
-        if isinstance(staff, list):
-            assignees = [str(s["id"]) for s in staff if isinstance(s, dict) and "id" in s]
-        else:
-            assignees = [str(u) for u in record.get("users_list") or []]
-        vendor_status = record.get("status")
         task = Task(
             vendor=VENDOR,
-            id=str(record["id"]),
-            title=str(record.get("title") or ""),
-            status=self.normalized_status(vendor_status),
-            vendor_status=vendor_status,
-            due=record.get("due_on"),
-            assignees=assignees,
+            id=str(record.id),
+            title=record.title or "",
+            status=self.normalized_status(record.status),
+            vendor_status=record.status,
+            due=record.due_on,
+            assignees=record.assignee_ids(),
             links=links,
-            created_at=_iso_utc(record.get("created") or record.get("created_at")),
+            created_at=_iso_utc(record.created),
         )
         if full:
-            task.description = record.get("body") or None
-            task.vendor_fields = _full_vendor_fields(record, staff if isinstance(staff, list) else [])
+            task.description = record.body or None
+            task.vendor_fields = _full_vendor_fields(record)
         return task
 
 
@@ -330,8 +447,12 @@ def _staff_id(user_id: str | None, role_id: str | None, n: int) -> int:
     return _id(user_id, f"assignees[{n}]")
 
 
-def _timestamp(value: Any, field: str, *, keep_date: bool = False) -> str:
-    """A Trackops UTC timestamp from a date, an ISO datetime with offset, or a UTC datetime without one."""
+def _timestamp(value: Any, field: str, *, bound: Literal["from", "to"] | None = None, keep_date: bool = False) -> str:
+    """A Trackops UTC timestamp from a date, an ISO datetime with offset, or a UTC datetime without one.
+
+    As a range `bound`, a bare date is its day's first second (`from`) or last second (`to`), and a
+    fraction of a second is rounded inwards: the filters mean "on or after" and "on or before".
+    """
 
     allowed = ["YYYY-MM-DD", "YYYY-MM-DD HH:MM:SS (UTC)", "ISO 8601 with offset, e.g. 2030-02-01T09:00:00-05:00"]
     if not isinstance(value, str):
@@ -342,7 +463,9 @@ def _timestamp(value: Any, field: str, *, keep_date: bool = False) -> str:
             date.fromisoformat(text)
         except ValueError:
             raise InvalidInput(f"{value!r} is not a valid date", field=field, allowed=allowed) from None
-        return text if keep_date else text + " 00:00:00"
+        if keep_date:
+            return text
+        return text + (" 23:59:59" if bound == "to" else " 00:00:00")
     try:
         instant = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
@@ -350,6 +473,8 @@ def _timestamp(value: Any, field: str, *, keep_date: bool = False) -> str:
     # Trackops timestamps are UTC; a value without an offset is taken as UTC, as Trackops reads it.
     if instant.tzinfo is not None:
         instant = instant.astimezone(UTC)
+    if bound == "from" and instant.microsecond:
+        instant += timedelta(seconds=1)
     return instant.strftime(TIMESTAMP_FORMAT)
 
 
@@ -425,18 +550,8 @@ def _vendor_filter_params(filters: dict[str, Any], normalized: list[tuple[str, s
             # Sent under the name the caller used: Trackops documents both spellings.
             params.append((key, _date(value, field)))
         else:
-            params.append((key, _timestamp(value, field)))
+            params.append((key, _timestamp(value, field, bound="to" if key.endswith("_to") else "from")))
     return params
-
-
-def _record(data: Any, what: str) -> dict[str, Any]:
-    """One task record, flat or wrapped CakePHP-style as `{"Task": {...}, "User": [...]}`."""
-
-    if isinstance(data, dict) and isinstance(data.get("Task"), dict):
-        return {**{k: v for k, v in data.items() if k != "Task"}, **data["Task"]}
-    if isinstance(data, dict) and "id" in data:
-        return data
-    raise VendorUnavailable(f"Trackops answered {what} with a record tasklink cannot read (no task id)")
 
 
 def _iso_utc(value: Any) -> str | None:
@@ -451,23 +566,22 @@ def _iso_utc(value: Any) -> str | None:
     return parsed.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _full_vendor_fields(record: dict[str, Any], staff: list[Any]) -> dict[str, Any]:
+def _full_vendor_fields(record: TrackopsTaskRecord) -> dict[str, Any]:
     out: dict[str, Any] = {
-        name: record.get(name) for name in ("casefile_id", "calendar_id", "subject_id", "case_service_id")
+        "casefile_id": record.casefile_id,
+        "calendar_id": record.calendar_id,
+        "subject_id": record.subject_id,
+        "case_service_id": record.case_service_id,
+        "alert_at": _iso_utc(record.alert_at),
+        "address": record.address.model_dump(exclude_unset=True) if record.address is not None else None,
+        "alert_sent_at": _iso_utc(record.alert_sent_at),
+        "completed_at": _iso_utc(record.completed_at),
+        "updated_at": _iso_utc(record.modified),
     }
-    out["alert_at"] = _iso_utc(record.get("alert_at"))
-    out["address"] = record.get("address")
-    out["alert_sent_at"] = _iso_utc(record.get("alert_sent_at"))
-    out["completed_at"] = _iso_utc(record.get("completed_at"))
-    out["updated_at"] = _iso_utc(record.get("modified") or record.get("updated"))
-    for key, model in (("case", "Casefile"), ("calendar", "Calendar"), ("subject", "Subject")):
-        if isinstance(record.get(model), dict):
-            out[key] = record[model]
-    names = {
-        str(s["id"]): " ".join(p for p in (s.get("first_name"), s.get("last_name")) if p) or s.get("name")
-        for s in staff
-        if isinstance(s, dict) and "id" in s
-    }
+    for key, related in (("case", record.Casefile), ("calendar", record.Calendar), ("subject", record.Subject)):
+        if related is not None:
+            out[key] = related.model_dump(exclude_none=True)
+    names = {str(s.id): s.display_name() for s in record.User or []}
     if names:
         out["assignee_names"] = names
     return out

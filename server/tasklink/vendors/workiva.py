@@ -9,18 +9,25 @@ deprecated 2026-02-12 and sunset 2027-01-31 — the manifest holds those dates a
 act on them; this module only speaks the wire format. Errors are `{code, message, target?,
 details?}`. The spec's examples say `dueAt` where its schema says `dueDate`: we send `dueDate`
 and read either.
+
+Every answer is read through the models below (`read_as`), derived from platform.yaml's `Task`,
+`TasksListResult`, `BearerToken`, `IamError`, `ErrorResponse` and `OrganizationUsersListResult`,
+so nothing an answer carries beyond them can reach a result. Where the spec's examples and its
+schemas disagree, both spellings are read: `dueAt`/`dueDate`, an approval response's
+`created.user_id` (examples) or `created.user.id` (schema), and `completed`, which only the
+examples (2026-01-01 create, and seed-docs/003) show.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, quote, urlsplit
 
 import anyio
 import httpx2
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import SettingsConfigDict
 
 from ..errors import (
@@ -45,6 +52,7 @@ from ..models import (
 from ..settings import TaskLinkSettings
 from ._http import ErrorDetail, VendorRequest, WritePlan, error_object, parse_retry_after
 from .base import VendorAdapter, VendorSettings, decode_cursor, encode_cursor, reject_unknown_vendor_fields
+from .responses import VendorRecord, read_as
 
 GA_VERSION = "2026-01-01"
 PROTOTYPE_VERSION = "2022-01-01"
@@ -89,6 +97,140 @@ CODE_ADVICE = {
     "500InternalServerError": "Workiva failed while handling it",
     "503ServiceUnavailable": "Workiva is overloaded or in maintenance",
 }
+
+
+# -- what a Workiva answer may carry (platform.yaml components/schemas; seed-docs/003) ----------------
+# Enumerations (TaskUser.type, completionMode, an approval response's action) are read as text: a value
+# Workiva adds later is shown as it is rather than making the whole task unreadable.
+
+
+class WorkivaUser(VendorRecord):
+    """`User` / `TaskUser`: `{id, type: USER}`."""
+
+    id: str | None = None
+    type: str | None = None
+
+
+class WorkivaAction(VendorRecord):
+    """`Action`: when something was done and by whom. The schema says `user: {id}`; the task examples'
+    approval responses say `user_id` — both are read."""
+
+    dateTime: str | None = None
+    user: WorkivaUser | None = None
+    user_id: str | None = None
+
+    def by(self) -> str | None:
+        return self.user.id if self.user is not None and self.user.id else self.user_id
+
+    def compact(self) -> dict[str, str | None]:
+        return {"at": self.dateTime, "by": self.by()}
+
+
+class WorkivaApprovalResponse(VendorRecord):
+    """`TaskApprovalResponse`: `{created (required), action: SKIP|APPROVE|REJECT (required), comment|null}`."""
+
+    created: WorkivaAction
+    action: str
+    comment: str | None = None
+
+
+class WorkivaApprovalStep(VendorRecord):
+    """`TaskApprovalStep`: completionMode and participants are required; responses are read-only."""
+
+    completionMode: str
+    participants: list[WorkivaUser]
+    dueDate: str | None = None
+    #: the examples' spelling of dueDate
+    dueAt: str | None = None
+    responses: list[WorkivaApprovalResponse] = Field(default_factory=list)
+
+
+class WorkivaLocation(VendorRecord):
+    """`TaskLocation`: `{resource, segment|null}`."""
+
+    resource: str | None = None
+    segment: str | None = None
+
+
+class WorkivaTask(VendorRecord):
+    """`Task` (2026-01-01) and the prototype's `PrototypeTask` answer (seed-docs/003)."""
+
+    id: str
+    title: str | None = None
+    #: a non-nullable string in the schema; null is tolerated when read
+    description: str | None = None
+    dueDate: str | None = None
+    #: the examples' (and the prototype's) spelling of dueDate
+    dueAt: str | None = None
+    #: free text in 2026-01-01 (default Created)
+    status: str | None = None
+    assignees: list[WorkivaUser] = Field(default_factory=list)
+    approvalSteps: list[WorkivaApprovalStep] = Field(default_factory=list)
+    location: WorkivaLocation | None = None
+    notificationsDisabled: bool | None = None
+    owner: str | None = None
+    sourceUrl: str | None = None
+    created: WorkivaAction | None = None
+    modified: WorkivaAction | None = None
+    #: only in the examples (2026-01-01 create answer; seed-docs/003), not in the Task schema
+    completed: WorkivaAction | None = None
+
+
+class WorkivaTaskList(VendorRecord):
+    """`TasksListResult`: `{data: [Task], @nextLink?}`."""
+
+    data: list[WorkivaTask] = Field(default_factory=list)
+    next_link: str | None = Field(None, alias="@nextLink")
+
+
+class WorkivaOrganizationUser(VendorRecord):
+    """`OrganizationUser`."""
+
+    id: str | None = None
+    givenName: str | None = None
+    familyName: str | None = None
+    displayName: str | None = None
+    email: str | None = None
+    username: str | None = None
+    status: str | None = None
+
+
+class WorkivaOrganizationUsers(VendorRecord):
+    """`OrganizationUsersListResult`: `{data (required), @nextLink|null}`."""
+
+    data: list[WorkivaOrganizationUser]
+    next_link: str | None = Field(None, alias="@nextLink")
+
+
+class WorkivaBearerToken(VendorRecord):
+    """`BearerToken`: every field required."""
+
+    access_token: str
+    expires_in: int
+    scope: str
+    token_type: str
+
+
+class WorkivaIamError(VendorRecord):
+    """`IamError`, the token endpoint's error body."""
+
+    error: str | None = None
+    error_description: str | None = None
+
+
+class WorkivaErrorDetails(VendorRecord):
+    code: str | None = None
+    message: str | None = None
+    target: str | None = None
+
+
+class WorkivaErrorResponse(VendorRecord):
+    """`ErrorResponse`: `{code, message, target?, details?: [{code, message, target}], documentationUrl?, version?}`."""
+
+    code: str | None = None
+    message: str
+    target: str | None = None
+    details: list[WorkivaErrorDetails] = Field(default_factory=list)
 
 
 class WorkivaSettings(VendorSettings):
@@ -174,12 +316,11 @@ class WorkivaTokenAuth(httpx2.Auth):
         if response.status_code != 200:
             raise token_error(response)
         try:
-            body = response.json()
-            token = str(body["access_token"])
-            lifetime = float(body["expires_in"])
-        except (ValueError, KeyError, TypeError):
+            answer = WorkivaBearerToken.model_validate_json(response.content)
+        except ValidationError:
             raise VendorUnavailable("Workiva's token endpoint answered without a usable access token") from None
-        self._token = token
+        self._token = answer.access_token
+        lifetime = float(answer.expires_in)
         # Refresh a little early so a token never expires in flight.
         self._refresh_at = self.clock() + lifetime - min(60.0, lifetime / 10)
         self.fetches += 1
@@ -205,9 +346,8 @@ def token_error(response: httpx2.Response) -> TaskLinkError:
     """The token endpoint's IamError, as something the operator can act on. Never echoes a secret."""
 
     try:
-        body = response.json()
-        code = str(body.get("error", "")) if isinstance(body, dict) else ""
-    except ValueError:
+        code = WorkivaIamError.model_validate_json(response.content).error or ""
+    except ValidationError:
         code = ""
     code = code if code.replace("_", "").isalpha() else ""
     status = response.status_code
@@ -299,25 +439,26 @@ class WorkivaAdapter(VendorAdapter[WorkivaSettings]):
     def parse_error(response: httpx2.Response) -> ErrorDetail:
         """`{code, message, target?, details?}`, with what the code means and the field it names."""
 
-        body = error_object(response)
-        if isinstance(body, ErrorDetail):
-            return body
-        if not isinstance(body.get("message"), str):
+        raw = error_object(response)
+        if isinstance(raw, ErrorDetail):
+            return raw
+        try:
+            body = WorkivaErrorResponse.model_validate(raw)
+        except ValidationError:
             return ErrorDetail(message=f"HTTP {response.status_code}")
-        code = str(body["code"]) if body.get("code") else None
-        target = body.get("target")
-        details = body.get("details") if isinstance(body.get("details"), list) else []
-        if not isinstance(target, str) and details and isinstance(details[0], dict):
-            target = details[0].get("target")
-        message = body["message"].rstrip(".")
-        if isinstance(target, str) and target and target not in message:
+        code = body.code or None
+        target = body.target
+        if not target and body.details:
+            target = body.details[0].target
+        message = body.message.rstrip(".")
+        if target and target not in message:
             message += f" (target `{target}`)"
         if code in CODE_ADVICE:
             message += f" [{code}: {CODE_ADVICE[code]}]"
         return ErrorDetail(
             message=message,
             code=code,
-            field=_target_to_arg(target) if isinstance(target, str) else None,
+            field=_target_to_arg(target) if target else None,
         )
 
     # -- version-dependent wire facts ------------------------------------------------------
@@ -563,16 +704,22 @@ class WorkivaAdapter(VendorAdapter[WorkivaSettings]):
     # -- operations ------------------------------------------------------------------------
 
     async def plan_create_task(self, req: CreateTaskRequest) -> WritePlan[Task]:
-        return WritePlan(self.build_create_task(req), self._read_task, ok=(201,))
+        return WritePlan(self.build_create_task(req), self._written("create task"), ok=(201,))
 
-    async def _read_task(self, data: Any) -> Task:
-        return self._task(data)
+    def _written(self, action: str) -> Callable[[Any], Awaitable[Task]]:
+        """How to read a task as Workiva answers a write (create 201, PATCH 200)."""
+
+        async def read(data: Any) -> Task:
+            return self._task(read_as(WorkivaTask, data, vendor_title="Workiva", action=action, write=True))
+
+        return read
 
     async def get_task(self, task_id: str) -> Task:
         if self.prototype:
             raise self._no_prototype_route("get_task")
         request = VendorRequest("GET", self.item(task_id), action=f"get task {task_id}")
-        return self._task(await self.http.send_json(request))
+        data = await self.http.send_json(request)
+        return self._task(read_as(WorkivaTask, data, vendor_title="Workiva", action="get task"))
 
     async def list_tasks(self, req: ListTasksRequest) -> TaskPage:
         if req.cursor:
@@ -588,17 +735,16 @@ class WorkivaAdapter(VendorAdapter[WorkivaSettings]):
         else:
             params = self.build_list_params(req)
         data = await self.http.send_json(VendorRequest("GET", self.collection, params=params, action="list tasks"))
-        next_link = data.get("@nextLink")
+        page = read_as(WorkivaTaskList, data, vendor_title="Workiva", action="list tasks")
         cursor = None
-        if isinstance(next_link, str) and next_link:
-            cursor = encode_cursor("workiva", {"version": self.settings.api_version, "query": _next_query(next_link)})
-        return TaskPage(
-            vendor="workiva", tasks=[self._task(t, full=False) for t in data.get("data") or []], next_cursor=cursor
-        )
+        if page.next_link:
+            query = _next_query(page.next_link)
+            cursor = encode_cursor("workiva", {"version": self.settings.api_version, "query": query})
+        return TaskPage(vendor="workiva", tasks=[self._task(t, full=False) for t in page.data], next_cursor=cursor)
 
     async def plan_update_task(self, req: UpdateTaskRequest) -> WritePlan[Task]:
         request, warnings = self.build_update_task(req)
-        return WritePlan(request, self._read_task, warnings=warnings)
+        return WritePlan(request, self._written(f"update task {req.task_id}"), warnings=warnings)
 
     async def plan_delete_task(self, task_id: str) -> WritePlan[None]:
         if self.prototype:
@@ -625,65 +771,70 @@ class WorkivaAdapter(VendorAdapter[WorkivaSettings]):
                 "GET", path, params=params, headers={"X-Version": TOKEN_AND_USERS_VERSION}, action="find people"
             )
             data = await self.http.send_json(request)
-            found.extend(_person(u) for u in data.get("data") or [] if _user_matches(u, wanted))
-            next_link = data.get("@nextLink")
-            if len(found) >= limit or not isinstance(next_link, str) or not next_link:
+            page = read_as(WorkivaOrganizationUsers, data, vendor_title="Workiva", action="find people")
+            found.extend(_person(u) for u in page.data if u.id and _user_matches(u, wanted))
+            if len(found) >= limit or not page.next_link:
                 break
-            params = _next_query(next_link)
+            params = _next_query(page.next_link)
         return found[:limit]
 
     # -- reading ---------------------------------------------------------------------------
 
-    def _task(self, data: dict[str, Any], *, full: bool = True) -> Task:
-        """A normalized task; `full` adds approvalSteps, location and notificationsDisabled."""
+    def _task(self, data: WorkivaTask, *, full: bool = True) -> Task:
+        """A normalized task; `full` adds approval steps with their responses, location,
+        notificationsDisabled, and when the task was last modified and completed."""
 
-        status = data.get("status")
-        links = {"owner": str(data["owner"])} if data.get("owner") else {}
-        created = data.get("created") or {}
         vendor_fields: dict[str, Any] = {}
         if full:
             vendor_fields = {
                 "approvalSteps": [
                     {
-                        "completionMode": step.get("completionMode"),
-                        "participants": [str(p.get("id")) for p in step.get("participants") or []],
+                        "completionMode": step.completionMode,
+                        "participants": [p.id for p in step.participants if p.id],
                         # Approval steps carry the same dueDate/dueAt split as tasks.
-                        "dueDate": step.get("dueDate", step.get("dueAt")),
+                        "dueDate": step.dueDate or step.dueAt,
+                        # who has responded so far, and how (APPROVE, REJECT or SKIP)
+                        "responses": [
+                            {"by": r.created.by(), "action": r.action, "at": r.created.dateTime, "comment": r.comment}
+                            for r in step.responses
+                        ],
                     }
-                    for step in data.get("approvalSteps") or []
+                    for step in data.approvalSteps
                 ],
-                "location": data.get("location"),
-                "notificationsDisabled": bool(data.get("notificationsDisabled", False)),
+                "location": data.location.model_dump() if data.location is not None else None,
+                "notificationsDisabled": bool(data.notificationsDisabled),
+                "modified": data.modified.compact() if data.modified is not None else None,
+                "completed": data.completed.compact() if data.completed is not None else None,
             }
         return Task(
             vendor="workiva",
-            id=str(data["id"]),
-            title=str(data.get("title") or ""),
-            status=self.normalized_status(status),
-            vendor_status=status,
+            id=data.id,
+            title=data.title or "",
+            status=self.normalized_status(data.status),
+            vendor_status=data.status,
             # The schema names it dueDate; the reference examples (and prototype responses) say dueAt.
-            due=data.get("dueDate") or data.get("dueAt"),
-            description=data.get("description") or None,
-            assignees=[str(a["id"]) for a in data.get("assignees") or [] if a.get("id")],
-            links=links,
-            url=data.get("sourceUrl"),
-            created_at=created.get("dateTime"),
+            due=data.dueDate or data.dueAt,
+            description=data.description or None,
+            assignees=[a.id for a in data.assignees if a.id],
+            links={"owner": data.owner} if data.owner else {},
+            url=data.sourceUrl,
+            created_at=data.created.dateTime if data.created is not None else None,
             vendor_fields=vendor_fields,
         )
 
 
-def _user_matches(user: dict[str, Any], wanted: str) -> bool:
+def _user_matches(user: WorkivaOrganizationUser, wanted: str) -> bool:
     if "@" in wanted:
-        return any(wanted in str(user.get(k) or "").lower() for k in ("email", "username"))
-    names = [str(user.get(k) or "").lower() for k in ("displayName", "givenName", "familyName")]
+        return any(wanted in (value or "").lower() for value in (user.email, user.username))
+    names = [(value or "").lower() for value in (user.displayName, user.givenName, user.familyName)]
     return any(n.startswith(wanted) for n in names) or wanted in names[0]
 
 
-def _person(user: dict[str, Any]) -> Person:
-    name = user.get("displayName") or " ".join(p for p in (user.get("givenName"), user.get("familyName")) if p)
+def _person(user: WorkivaOrganizationUser) -> Person:
+    name = user.displayName or " ".join(p for p in (user.givenName, user.familyName) if p)
     return Person(
-        id=str(user["id"]),
+        id=str(user.id),
         name=name or None,
-        email=user.get("email"),
-        active=user.get("status") in (None, "active"),
+        email=user.email,
+        active=user.status in (None, "active"),
     )

@@ -1,12 +1,14 @@
 """What every tool shares: the error boundary, the service handle, the confirmation gate."""
 
 import functools
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, ParamSpec, TypeVar
 
 import anyio
+from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
 from mcp.server.mcpserver import Context, Elicit
 from mcp.server.mcpserver.exceptions import ToolError
@@ -54,6 +56,19 @@ def service(ctx: Context[Any, Any]) -> TaskLink:
     return tl
 
 
+#: the longest piece of vendor text quoted inside a sentence tasklink writes
+QUOTE_LIMIT = 120
+
+
+def quoted(value: object) -> str:
+    """Vendor text as a quoted, one-line, bounded value: data in tasklink's sentence, never part of it."""
+
+    text = " ".join(str(value).split()) if value is not None else ""
+    if len(text) > QUOTE_LIMIT:
+        text = text[: QUOTE_LIMIT - 1] + "…"
+    return json.dumps(text, ensure_ascii=False)
+
+
 def page_reporter(ctx: Context[Any, Any], tool: str, vendor: str) -> Callable[[], Awaitable[None]]:
     """Reports each vendor page a list tool reads: progress (when the caller asked) and a debug log line."""
 
@@ -79,16 +94,53 @@ def validation_text(exc: ValidationError) -> str:
 
 
 def describe_caller(ctx: Context[Any, Any], tool: str) -> CallInfo:
-    """Transport and client name for the audit log (client-supplied, so informational only)."""
+    """Transport, the credential that was verified, and the client's declared name, for the audit log."""
 
+    credential = credential_name()
     try:
         request = ctx.request_context.request
         transport = "http" if getattr(request, "headers", None) is not None else service(ctx).transport
         params = ctx.session.client_params
         client = params.client_info.name if params is not None else None
     except (AttributeError, ValueError, AssertionError):
-        return CallInfo(tool=tool)
-    return CallInfo(transport=transport, client=client, tool=tool)
+        return CallInfo(tool=tool, credential=credential)
+    return CallInfo(transport=transport, client=client, tool=tool, credential=credential)
+
+
+def credential_name() -> str | None:
+    """Which verified credential made this request over HTTP: the OAuth subject, else the token's name."""
+
+    token = get_access_token()
+    if token is None:
+        return None
+    return f"sub:{token.subject}" if token.subject else token.client_id
+
+
+#: the longest text field a result carries; longer vendor text is cut with a marker
+RESULT_TEXT_LIMIT = 20_000
+
+
+def scrubbed(result: R, redact: Callable[[str], str]) -> R:
+    """A result with every credential form removed (a vendor may echo a request into a record) and no
+    text field longer than RESULT_TEXT_LIMIT (a vendor may send megabytes)."""
+
+    if not isinstance(result, BaseModel):
+        return result
+    text = result.model_dump_json()
+    clean = redact(text)
+    if clean == text and len(text) <= RESULT_TEXT_LIMIT:
+        return result
+    return type(result).model_validate(_bounded(json.loads(clean)))
+
+
+def _bounded(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > RESULT_TEXT_LIMIT:
+        return value[:RESULT_TEXT_LIMIT] + f" … (truncated by tasklink: {len(value):,} characters)"
+    if isinstance(value, dict):
+        return {k: _bounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_bounded(v) for v in value]
+    return value
 
 
 def boundary(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
@@ -104,7 +156,7 @@ def boundary(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
             call_info.set(describe_caller(ctx, fn.__name__))
         try:
             with anyio.fail_after(deadline):
-                return await fn(*args, **kwargs)
+                return scrubbed(await fn(*args, **kwargs), redact)
         except TimeoutError:
             raise ToolError(
                 f"{fn.__name__} did not finish within {deadline:g} s (TASKLINK_CALL_DEADLINE). If it was a write, its "

@@ -31,6 +31,7 @@ from ._common import (
     confirmed_delete,
     options,
     page_reporter,
+    quoted,
     service,
 )
 
@@ -169,8 +170,8 @@ async def _ask_delete_intake(
         preview = await service(ctx).preview_delete_intake(intake_id)
         assert preview.preview is not None
         return (
-            f"Delete SpotDraft intake {intake_id} '{preview.preview['title']}' "
-            f"({preview.preview.get('reference_id')})? SpotDraft has no restore."
+            f"Delete SpotDraft intake {intake_id}, titled {quoted(preview.preview['title'])} "
+            f"({quoted(preview.preview.get('reference_id'))})? SpotDraft has no restore."
         )
 
     return await ask_or_fallback(ctx, confirm, confirm_token, dry_run, describe)

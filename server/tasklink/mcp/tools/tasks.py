@@ -33,6 +33,7 @@ from ._common import (
     confirmed_delete,
     options,
     page_reporter,
+    quoted,
     service,
 )
 
@@ -174,8 +175,10 @@ async def _ask_delete_task(
     ctx: Context[Any, Any], vendor: str, task_id: str, confirm: bool, confirm_token: str | None, dry_run: bool
 ) -> Approval | NoElicitation | Elicit[Approval]:
     async def describe() -> str:
-        preview = await service(ctx).preview_delete_task(vendor, task_id)
-        return preview.message.split(". Ask the user")[0].replace("Nothing was deleted. This would delete", "Delete")
+        tl = service(ctx)
+        preview = await tl.preview_delete_task(vendor, task_id)
+        title = tl.vendors.runtime(vendor).manifest.title
+        return f"Delete {title} task {task_id}, titled {quoted((preview.preview or {}).get('title'))}?"
 
     return await ask_or_fallback(ctx, confirm, confirm_token, dry_run, describe)
 
