@@ -314,10 +314,11 @@ def test_partial_credentials_fail_start_up_naming_the_missing_variable(
 @pytest.mark.anyio
 async def test_cursor_from_another_vendor_is_refused(server: MCPServer) -> None:
     from tasklink.models import ListTasksRequest
-    from tasklink.vendors.base import encode_cursor
 
     adapter = await service_of(server).vendors.adapter("trackops")
+    lightfield = await service_of(server).vendors.adapter("lightfield")
+    foreign = lightfield.cursors.encode({"offset": 2})  # signed by this server, but for another vendor
     with pytest.raises(InvalidInput) as caught:
-        await adapter.list_tasks(ListTasksRequest(vendor="trackops", cursor=encode_cursor("lightfield", {"offset": 2})))
+        await adapter.list_tasks(ListTasksRequest(vendor="trackops", cursor=foreign))
     assert caught.value.field == "cursor"
     assert "lightfield" in caught.value.message

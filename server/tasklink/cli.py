@@ -65,7 +65,7 @@ def serve(use_http: bool, host: str, port: int, allowed_hosts: tuple[str, ...], 
         server.run("stdio")
         return
     from .errors import ConfigurationError
-    from .mcp.deployment import HttpOptions, HttpSettings, describe, http_app, refuse_open_bind
+    from .mcp.deployment import HttpOptions, HttpSettings, describe, http_app, refuse_open_bind, uvicorn_options
 
     options = HttpOptions(host=host, port=port, allowed_hosts=list(allowed_hosts), stateless=stateless)
     try:
@@ -81,7 +81,7 @@ def serve(use_http: bool, host: str, port: int, allowed_hosts: tuple[str, ...], 
         click.echo(line, err=True)
     import uvicorn
 
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.run(app, host=host, port=port, log_level="warning", **uvicorn_options(http))
 
 
 @main.command()

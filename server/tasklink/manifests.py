@@ -173,6 +173,36 @@ class Idempotency(Table):
     retention_hours: PositiveInt = Field(description="How long the vendor remembers a key.")
 
 
+class IdShape(Table):
+    """What one kind of record id looks like. An id that goes into a URL path must match it in full, so no
+    value can reach another path (`..`, `?x=1`, `#frag`); it is then percent-encoded as one segment."""
+
+    pattern: str = Field(description="Regular expression the id matches in full (ASCII only).")
+    example: str = Field(description="An id of that shape, shown in errors.")
+
+    @model_validator(mode="after")
+    def _example_fits(self) -> IdShape:
+        try:
+            pattern = re.compile(self.pattern, re.ASCII)
+        except re.error as exc:
+            raise ValueError(f"pattern is not a regular expression: {exc}") from None
+        if not pattern.fullmatch(self.example):
+            raise ValueError(f"example {self.example!r} does not match pattern")
+        if pattern.fullmatch(".") or pattern.fullmatch(".."):
+            raise ValueError("pattern must not match the dot segments . and ..")
+        return self
+
+    def matches(self, value: str) -> bool:
+        return re.fullmatch(self.pattern, value, re.ASCII) is not None
+
+
+class Ids(Table):
+    """`[ids]`: the shape of each record id the vendor puts in a URL path."""
+
+    task: IdShape | None = Field(None, description="Task ids (get_task, update_task, delete_task).")
+    intake: IdShape | None = Field(None, description="Intake ids.")
+
+
 class People(Table):
     """`[people]`: what the vendor's person ids look like. An assignee that does not match is looked up by
     name or email with find_people (or refused, with find_people's reason, where that is unsupported)."""
@@ -353,6 +383,7 @@ class _Tables(Table):
     rate_limits: RateLimits = Field(default_factory=RateLimits)
     idempotency: Idempotency | None = Field(None)
     people: People = Field(default_factory=People)
+    ids: Ids = Field(default_factory=Ids)
     deprecations: tuple[Deprecation, ...] = Field(())
     groups: dict[Annotated[str, Field(pattern=ARGUMENT)], Group] = Field(default_factory=dict)
 

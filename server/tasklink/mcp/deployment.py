@@ -5,6 +5,9 @@
   resource-server configuration that verifies JWTs from one issuer (RFC 9728 metadata is served).
 - DNS-rebinding protection is always on: loopback names plus every `--allowed-host`.
 - `/health` answers probes without authentication and without details.
+- Limits so one client cannot starve the others: sessions per credential (its oldest is closed when it
+  opens one more) and overall, an idle timeout, deadlines for request headers and bodies, and the
+  standard short JSON-RPC error for a malformed message (see `http_guards`).
 - `--stateless` drops handshake-era sessions so any worker can answer any request. Workers share
   the key that seals multi-round-trip request state (derived from `TASKLINK_CONFIRM_SECRET`, else
   from the data dir's confirmation key), so a confirmation that starts on one worker can finish
@@ -26,16 +29,19 @@ from mcp.server.auth.provider import AccessToken, TokenVerifier
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
 from mcp.server.request_state import RequestStateBoundary, RequestStateSecurity
+from mcp.server.streamable_http_manager import DEFAULT_MAX_REQUEST_BODY_SIZE
 from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ..errors import ConfigurationError
 from ..policy.keys import server_key
 from ..settings import TaskLinkSettings, split_names
+from .http_guards import BodyDeadline, SessionGuard, ShortJsonRpcErrors, header_timeout_protocol
 from .sdk import set_token_verifier
 from .server import TaskLinkServer
 
@@ -45,6 +51,7 @@ MIN_TOKEN_LENGTH = 16
 JWT_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
 LOOPBACK_HOSTS = ("127.0.0.1:*", "localhost:*", "[::1]:*")
 REQUEST_STATE_LABEL = b"tasklink/request-state/v1"
+MAX_REQUEST_BODY_SIZE = DEFAULT_MAX_REQUEST_BODY_SIZE  # 4 MiB
 
 
 class HttpSettings(BaseSettings):
@@ -63,6 +70,19 @@ class HttpSettings(BaseSettings):
     oauth_public_key: SecretStr | None = Field(None, description="PEM public key (instead of a JWKS URL).")
     oauth_audience: str | None = Field(None, description="Required `aud`; default: the public /mcp URL.")
     oauth_scopes: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Scopes every token needs.")
+    http_max_sessions: int = Field(
+        1000, ge=1, description="Handshake-era sessions open at once, over all clients; one more gets 503."
+    )
+    http_sessions_per_credential: int = Field(
+        25, ge=1, description="Sessions one token or OAuth principal may hold; opening one more closes its oldest."
+    )
+    http_session_idle_minutes: float = Field(
+        10, gt=0, description="A session with no request for this long is closed (its id then answers 404)."
+    )
+    http_header_timeout: float = Field(
+        10, gt=0, description="Seconds a client has to send a request line and headers; then 408 and closed."
+    )
+    http_body_timeout: float = Field(30, gt=0, description="Seconds a client has to send a request body; then 408.")
 
     @field_validator("http_token", mode="before")
     @classmethod
@@ -298,12 +318,43 @@ def http_app(server: TaskLinkServer, options: HttpOptions, http: HttpSettings | 
         set_token_verifier(server, verifier)
     share_request_state(server, request_state_key(server.service.settings))
     server.custom_route("/health", methods=["GET"], include_in_schema=False)(health)
-    return server.streamable_http_app(
+    idle_timeout = http.http_session_idle_minutes * 60
+    app = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
         stateless_http=options.stateless,
         transport_security=transport_security(options),
         host=options.host,
+        max_sessions=http.http_max_sessions,
+        session_idle_timeout=idle_timeout,
+        max_request_body_size=MAX_REQUEST_BODY_SIZE,
     )
+    if not options.stateless:
+        # innermost, after authentication: it needs to know who opened each session
+        app.user_middleware.append(
+            Middleware(
+                SessionGuard,
+                close=server.session_manager.handle_request,
+                path=MCP_PATH,
+                per_credential=http.http_sessions_per_credential,
+                idle_timeout=idle_timeout,
+            )
+        )
+    app.add_middleware(ShortJsonRpcErrors, path=MCP_PATH)
+    # outermost: no slow or oversized body reaches authentication or the SDK
+    app.add_middleware(BodyDeadline, timeout=http.http_body_timeout, max_size=MAX_REQUEST_BODY_SIZE)
+    return app
+
+
+def uvicorn_options(http: HttpSettings) -> dict[str, Any]:
+    """Keyword arguments for `uvicorn.run` / `uvicorn.Config`: the header deadline, no WebSocket, no
+    `server`/`date` headers."""
+
+    return {
+        "http": header_timeout_protocol(http.http_header_timeout),
+        "ws": "none",
+        "server_header": False,
+        "date_header": False,
+    }
 
 
 def describe(options: HttpOptions, http: HttpSettings, settings: TaskLinkSettings) -> list[str]:
@@ -322,6 +373,16 @@ def describe(options: HttpOptions, http: HttpSettings, settings: TaskLinkSetting
         f"tasklink: serving MCP at http://{options.host}:{options.port}{MCP_PATH} ({protection}); health at /health",
         f"tasklink: accepted Host headers: {hosts}" + ("; stateless (no sessions)" if options.stateless else ""),
     ]
+    sessions = (
+        ""
+        if options.stateless
+        else f"sessions: at most {http.http_max_sessions}, {http.http_sessions_per_credential} per credential "
+        f"(its oldest closed first), closed after {http.http_session_idle_minutes:g} min idle; "
+    )
+    lines.append(
+        f"tasklink: {sessions}request headers within {http.http_header_timeout:g} s, "
+        f"bodies within {http.http_body_timeout:g} s"
+    )
     if options.stateless and settings.confirm_secret is None:
         lines.append(
             "tasklink: --stateless workers must share TASKLINK_CONFIRM_SECRET (or the same TASKLINK_DATA_DIR) "

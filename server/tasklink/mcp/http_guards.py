@@ -44,6 +44,8 @@ Credential = tuple[str, str | None, str | None] | None
 #: the internal DELETE that closes an evicted session comes from inside the process; loopback names
 #: are always among the accepted Host values (see deployment.transport_security)
 INTERNAL_HOST = b"127.0.0.1:0"
+#: an `initialize` request is small; a bigger body is not looked into
+MAX_INITIALIZE_SIZE = 64 * 1024
 
 STANDARD_MESSAGES = {
     PARSE_ERROR: "Parse error",
@@ -74,7 +76,7 @@ def _user_for(credential: Credential) -> AuthenticatedUser | None:
         return None
     client_id, issuer, subject = credential
     token = AccessToken(
-        token="",  # noqa: S106 - no token is kept or presented; only the principal matters here
+        token="",
         client_id=client_id,
         scopes=[],
         subject=subject,
@@ -99,22 +101,21 @@ class SessionLimits:
 
     It mirrors the session manager's own idle rule (a session with no request in flight for
     `idle_timeout` seconds is gone), so an expired session never counts against its credential.
-    Entries are dropped as soon as their session ends, expires or is closed: nothing about a closed
+    An entry is dropped as soon as its session is closed, ends or expires: nothing about a closed
     session is kept.
     """
 
-    def __init__(
-        self, per_credential: int, idle_timeout: float, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, per_credential: int, idle_timeout: float, clock: Callable[[], float] = time.monotonic) -> None:
         if per_credential < 1:
             raise ValueError("per_credential must be at least 1")
         self.per_credential = per_credential
         self.idle_timeout = idle_timeout
         self.clock = clock
+        #: how often expired entries are swept when nothing else happens
+        self.sweep_interval = min(max(idle_timeout / 4, 1.0), 60.0)
         self._sessions: dict[str, TrackedSession] = {}
         #: per credential, in the order the sessions were opened (dicts keep insertion order)
         self._owned: dict[Credential, dict[str, TrackedSession]] = {}
-        self._next_sweep = clock() + idle_timeout
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -126,25 +127,19 @@ class SessionLimits:
         session = self._sessions.get(session_id)
         return session if session is not None and session.credential == credential else None
 
-    def opened(self, session_id: str, credential: Credential) -> tuple[TrackedSession, list[TrackedSession]]:
-        """Record a new session (its opening request still in flight); return it and the sessions to close."""
+    def make_room(self, credential: Credential) -> list[TrackedSession]:
+        """Before `credential` opens a session: forget (and return, to be closed) its oldest beyond cap - 1."""
 
-        now = self.clock()
-        if now >= self._next_sweep:
-            self._sweep(now)
-        owned = self._owned.setdefault(credential, {})
-        for expired in [s for s in owned.values() if self._expired(s, now)]:
-            self.forget(expired)
-        owned = self._owned.setdefault(credential, {})
-        session = TrackedSession(session_id, credential, idle_since=now, in_flight=1)
-        owned[session_id] = session
+        return self._trim(credential, self.per_credential - 1)
+
+    def opened(self, session_id: str, credential: Credential) -> tuple[TrackedSession, list[TrackedSession]]:
+        """Record a new session (its opening request still in flight); return it and the sessions to close
+        (concurrent openings can overshoot the cap between `make_room` and here)."""
+
+        session = TrackedSession(session_id, credential, idle_since=self.clock(), in_flight=1)
+        self._owned.setdefault(credential, {})[session_id] = session
         self._sessions[session_id] = session
-        victims: list[TrackedSession] = []
-        while len(owned) > self.per_credential:
-            oldest = next(iter(owned.values()))
-            self.forget(oldest)
-            victims.append(oldest)
-        return session, victims
+        return session, self._trim(credential, self.per_credential)
 
     def begin(self, session: TrackedSession) -> None:
         session.in_flight += 1
@@ -161,20 +156,46 @@ class SessionLimits:
             if not owned:
                 del self._owned[session.credential]
 
+    def sweep(self) -> None:
+        """Forget every expired session."""
+
+        now = self.clock()
+        for session in [s for s in self._sessions.values() if self._expired(s, now)]:
+            self.forget(session)
+
+    def _trim(self, credential: Credential, keep: int) -> list[TrackedSession]:
+        now = self.clock()
+        for session in [s for s in self._owned.get(credential, {}).values() if self._expired(s, now)]:
+            self.forget(session)
+        victims: list[TrackedSession] = []
+        owned = self._owned.get(credential, {})
+        while len(owned) > keep:
+            oldest = next(iter(owned.values()))
+            self.forget(oldest)
+            victims.append(oldest)
+        return victims
+
     def _expired(self, session: TrackedSession, now: float) -> bool:
         return session.in_flight <= 0 and now - session.idle_since >= self.idle_timeout
 
-    def _sweep(self, now: float) -> None:
-        for session in [s for s in self._sessions.values() if self._expired(s, now)]:
-            self.forget(session)
-        self._next_sweep = now + max(self.idle_timeout / 4, 1.0)
+
+def _opens_a_session(body: bytes) -> bool:
+    """An `initialize` request: the one message that opens a handshake-era session."""
+
+    if len(body) > MAX_INITIALIZE_SIZE or b'"initialize"' not in body:
+        return False
+    try:
+        message = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(message, dict) and message.get("method") == "initialize"
 
 
 class SessionGuard:
     """ASGI middleware (inside authentication) on the MCP endpoint: enforces `SessionLimits`.
 
-    `close` is the session manager's ASGI entry point; an evicted session is closed by sending it a
-    DELETE for that session id, on behalf of the credential that owns it.
+    `close` is the session manager's ASGI entry point; a session is closed by sending it a DELETE
+    for that session id, on behalf of the credential that owns it (the same as its client would).
     """
 
     def __init__(
@@ -190,6 +211,7 @@ class SessionGuard:
         self.close = close
         self.path = path
         self.limits = SessionLimits(per_credential, idle_timeout)
+        self._sweeper: asyncio.TimerHandle | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != self.path:
@@ -201,6 +223,10 @@ class SessionGuard:
         session = self.limits.get(requested, credential) if requested else None
         if session is not None:
             self.limits.begin(session)
+        elif requested is None and method == "POST":
+            body, receive = await _read_body(receive)
+            if _opens_a_session(body):
+                await self._close_all(self.limits.make_room(credential))
         status: int | None = None
         opened: TrackedSession | None = None
         victims: list[TrackedSession] = []
@@ -212,6 +238,7 @@ class SessionGuard:
                 new_id = Headers(raw=message.get("headers", [])).get(SESSION_HEADER)
                 if requested is None and new_id and status < 400:
                     opened, victims = self.limits.opened(new_id, credential)
+                    self._schedule_sweep()
             await send(message)
 
         try:
@@ -219,15 +246,28 @@ class SessionGuard:
         finally:
             if session is not None:
                 self.limits.end(session)
-                gone = status == 404 or (method == "DELETE" and status is not None and status < 300)
-                if gone:
+                if status == 404 or (method == "DELETE" and status is not None and status < 300):
                     self.limits.forget(session)
             if opened is not None:
                 self.limits.end(opened)
-            if victims:
-                with anyio.CancelScope(shield=True):
-                    for victim in victims:
-                        await self._close(victim)
+            await self._close_all(victims)
+
+    def _schedule_sweep(self) -> None:
+        if self._sweeper is None:
+            self._sweeper = asyncio.get_running_loop().call_later(self.limits.sweep_interval, self._sweep)
+
+    def _sweep(self) -> None:
+        self._sweeper = None
+        self.limits.sweep()
+        if len(self.limits):
+            self._schedule_sweep()
+
+    async def _close_all(self, sessions: list[TrackedSession]) -> None:
+        if not sessions:
+            return
+        with anyio.CancelScope(shield=True):
+            for session in sessions:
+                await self._close(session)
 
     async def _close(self, session: TrackedSession) -> None:
         scope: dict[str, Any] = {
@@ -267,12 +307,34 @@ class SessionGuard:
         try:
             await self.close(scope, receive, send)
         except Exception:
-            logger.exception("closing an evicted session failed")
+            logger.exception("closing a session over its credential's limit failed")
             return
         if status is not None and status < 300:
-            logger.info("closed the oldest session of a credential over its limit of %d", self.limits.per_credential)
-        elif status != 404:  # 404: it had already ended
-            logger.warning("closing an evicted session was answered %s", status)
+            logger.info("closed the oldest session of a credential at its limit of %d", self.limits.per_credential)
+        elif status != 404:  # 404: it had ended already
+            logger.warning("closing a session over its credential's limit was answered %s", status)
+
+
+async def _read_body(receive: Receive) -> tuple[bytes, Receive]:
+    """The whole request body, and a `receive` that hands the same messages to the app."""
+
+    messages: deque[Message] = deque()
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+
+    async def replay() -> Message:
+        if messages:
+            return messages.popleft()
+        return await receive()
+
+    return b"".join(chunks), replay
 
 
 # -- request bodies ---------------------------------------------------------------------------
@@ -341,7 +403,7 @@ class BodyDeadline:
 # -- JSON-RPC error bodies --------------------------------------------------------------------
 
 
-def short_error(status: int, body: bytes) -> bytes | None:
+def short_error(body: bytes) -> bytes | None:
     """The standard short form of a JSON-RPC error body that carries library text; None to keep it."""
 
     try:
@@ -358,7 +420,7 @@ def short_error(status: int, body: bytes) -> bytes | None:
     elif code == INVALID_PARAMS and parsed.get("id") is None and message.startswith("Validation error"):
         # the transport's "this is not a JSON-RPC message": JSON-RPC 2.0 calls that an Invalid Request
         replacement = INVALID_REQUEST
-    elif LIBRARY_TEXT.search(message) or "data" in error and LIBRARY_TEXT.search(json.dumps(error["data"])):
+    elif LIBRARY_TEXT.search(message) or ("data" in error and LIBRARY_TEXT.search(json.dumps(error["data"]))):
         replacement = code if code in STANDARD_MESSAGES else INVALID_REQUEST
     else:
         return None
@@ -398,7 +460,7 @@ class ShortJsonRpcErrors:
                 body = b"".join(chunks)
                 start, held = held, None
                 chunks.clear()
-                replaced = short_error(start["status"], body)
+                replaced = short_error(body)
                 if replaced is not None:
                     body = replaced
                     headers = MutableHeaders(raw=list(start.get("headers", [])))

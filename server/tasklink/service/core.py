@@ -23,11 +23,11 @@ from ..policy.confirmation import ConfirmTokens
 from ..policy.creates import CreateLocks
 from ..policy.deprecations import deprecation_warnings
 from ..policy.gate import Prepared, WriteCall, WriteGate, WriteOptions
-from ..policy.keys import server_key
+from ..policy.keys import derive, server_key
 from ..policy.ledger import AuditLog, IdempotencyLedger, StateDB
 from ..settings import TaskLinkSettings
 from ..vendors._http import VendorHttp, WritePlan
-from ..vendors.base import VendorAdapter, VendorSettings
+from ..vendors.base import VendorAdapter, VendorSettings, path_segment
 from ..vendors.registry import Vendors
 
 OnRead = Callable[[], Awaitable[None]]
@@ -68,6 +68,7 @@ class Core:
         self.clock = clock
         secret = settings.confirm_secret.get_secret_value() if settings.confirm_secret else None
         self.key = server_key(secret, settings.state_path("confirm.key"))
+        self.vendors.cursor_key = derive(self.key, "cursors")  # every worker signs and checks cursors alike
         state = StateDB(settings.state_path("state.sqlite3"))
         self.tokens = ConfirmTokens(self.key, state, clock=clock)
         self.ledger = IdempotencyLedger(
@@ -100,6 +101,7 @@ class Core:
         *,
         also: tuple[str, ...] = (),
         arguments: BaseModel | None = None,
+        task_id: str | None = None,
         on_read: OnRead | None = None,
     ) -> Bound:
         """Capability (of `operation` and any `also`), the manifest's required and accepted arguments,
@@ -111,6 +113,8 @@ class Core:
         if arguments is not None:
             given = arguments.model_dump(mode="json", exclude_defaults=True)
             check_arguments(rt.manifest, operation, given, settings=rt.settings)
+        if task_id is not None:  # an id that goes into a URL path must have the vendor's id shape
+            path_segment(task_id, rt.manifest.ids.task, field="task_id", vendor_title=rt.manifest.title)
         warnings = deprecation_warnings(rt.manifest, rt.settings, self.now().date())
         adapter = await self.vendors.adapter(vendor)
         if on_read is not None:

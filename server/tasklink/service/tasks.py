@@ -21,7 +21,7 @@ class Tasks:
     # -- reads ----------------------------------------------------------------------------
 
     async def get(self, vendor: str, task_id: str) -> Task:
-        bound = await self.core.checkpoint(vendor, "get_task")
+        bound = await self.core.checkpoint(vendor, "get_task", task_id=task_id)
         task = await bound.adapter.get_task(task_id)
         task.warnings.extend(bound.warnings)
         return task
@@ -106,7 +106,7 @@ class Tasks:
 
         async def prepare(dry_run: bool) -> Prepared[Task]:
             also = ("reassign_task",) if req.assignees is not None else ()
-            bound = await self.core.checkpoint(req.vendor, "update_task", also=also, arguments=req)
+            bound = await self.core.checkpoint(req.vendor, "update_task", also=also, arguments=req, task_id=req.task_id)
             resolved_req = req
             if req.assignees is not None:
                 resolved_req = req.model_copy(update={"assignees": await people.refs(req.assignees)})
@@ -138,7 +138,7 @@ class Tasks:
         """What a delete would remove, and the confirm_token that allows it; nothing is deleted."""
 
         call = self.core.write_call("delete_task", vendor, {"task_id": task_id}, task_id, NO_OPTIONS)
-        bound = await self.core.refusing(call, self.core.checkpoint(vendor, "delete_task"))
+        bound = await self.core.refusing(call, self.core.checkpoint(vendor, "delete_task", task_id=task_id))
         task = await bound.adapter.get_task(task_id)
         return DeleteResult(
             vendor=vendor,
@@ -158,7 +158,7 @@ class Tasks:
         self, vendor: str, task_id: str, confirm_token: str | None, elicited: bool, opts: WriteOptions
     ) -> tuple[WriteCall, Any]:
         async def prepare(dry_run: bool) -> Prepared[DeleteResult]:
-            bound = await self.core.checkpoint(vendor, "delete_task")
+            bound = await self.core.checkpoint(vendor, "delete_task", task_id=task_id)
             shown: dict[str, Any] | None = None
             if not dry_run:
                 tokens = self.core.tokens

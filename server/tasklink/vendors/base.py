@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import base64
 import copy
+import hashlib
+import hmac
 import json
+import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, ClassVar, Generic, Self, TypeVar
+from urllib.parse import quote
 
 import httpx2
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ..errors import InvalidInput, NotImplementedOperation
-from ..manifests import VendorManifest
+from ..manifests import IdShape, VendorManifest
 from ..models import (
     CreateIntakeRequest,
     CreateTaskRequest,
@@ -112,11 +116,26 @@ class VendorAdapter(Generic[S]):
 
     settings_class: ClassVar[type[VendorSettings]]
 
-    def __init__(self, *, manifest: VendorManifest, http: VendorHttp, settings: S, app: TaskLinkSettings) -> None:
+    def __init__(
+        self,
+        *,
+        manifest: VendorManifest,
+        http: VendorHttp,
+        settings: S,
+        app: TaskLinkSettings,
+        cursors: Cursors | None = None,
+    ) -> None:
         self.manifest = manifest
         self.http = http
         self.settings = settings
         self.app = app
+        #: list cursors signed with the server's key (a throwaway key when built without one, e.g. in a unit test)
+        self.cursors = cursors or Cursors(secrets.token_bytes(32), manifest.name)
+
+    def task_segment(self, task_id: str) -> str:
+        """A task id as one URL path segment, checked against the manifest's `[ids] task` shape."""
+
+        return path_segment(task_id, self.manifest.ids.task, field="task_id", vendor_title=self.manifest.title)
 
     @classmethod
     def unimplemented(cls, manifest: VendorManifest) -> list[str]:
@@ -228,25 +247,54 @@ class VendorAdapter(Generic[S]):
         return None
 
 
-def encode_cursor(vendor: str, state: dict[str, Any]) -> str:
-    """An opaque list cursor: the vendor's paging state, tagged with the vendor."""
+class Cursors:
+    """Opaque list cursors, authenticated with the server's cursor key.
 
-    raw = json.dumps({"v": vendor, "s": state}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    A cursor carries only the paging state an adapter put in it, tagged with its vendor and signed,
+    so a forged or edited cursor (arbitrary query parameters, another vendor's state) is refused as
+    a field error before any request.
+    """
+
+    def __init__(self, key: bytes, vendor: str) -> None:
+        self._key = key
+        self.vendor = vendor
+
+    def _sign(self, raw: bytes) -> str:
+        return base64.urlsafe_b64encode(hmac.new(self._key, raw, hashlib.sha256).digest()[:16]).decode().rstrip("=")
+
+    def encode(self, state: dict[str, Any]) -> str:
+        raw = json.dumps({"v": self.vendor, "s": state}, separators=(",", ":"), sort_keys=True).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=") + "." + self._sign(raw)
+
+    def decode(self, cursor: str) -> dict[str, Any]:
+        refused = InvalidInput(
+            "cursor is not one tasklink returned for this list (it was changed, or made elsewhere)",
+            field="cursor",
+            hint="pass next_cursor exactly as returned, or drop the cursor to start over",
+        )
+        payload, _, signature = cursor.partition(".")
+        try:
+            raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+        except ValueError:
+            raise refused from None
+        if not hmac.compare_digest(signature, self._sign(raw)):
+            raise refused
+        data = json.loads(raw)
+        if data.get("v") != self.vendor or not isinstance(data.get("s"), dict):
+            raise InvalidInput(f"cursor belongs to {data.get('v')!r}, not {self.vendor!r}", field="cursor")
+        state: dict[str, Any] = data["s"]
+        return state
 
 
-def decode_cursor(cursor: str, vendor: str) -> dict[str, Any]:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        state = data["s"]
-        owner = data["v"]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise InvalidInput(
-            "cursor is not one tasklink returned", field="cursor", hint="pass next_cursor exactly as returned"
-        ) from exc
-    if owner != vendor or not isinstance(state, dict):
-        raise InvalidInput(f"cursor belongs to {owner!r}, not {vendor!r}", field="cursor")
-    return state
+def path_segment(value: str, shape: IdShape | None, *, field: str, vendor_title: str) -> str:
+    """An id as one URL path segment: it must match the vendor's id shape, and it is percent-encoded,
+    so no value reaches another path (`..`, `x?y=1`, `x#y`, `a/b`)."""
+
+    text = str(value)
+    allowed = [f"an id like {shape.example}"] if shape is not None else None
+    if text in ("", ".", "..") or (shape is not None and not shape.matches(text)):
+        raise InvalidInput(f"{value!r} is not a {vendor_title} id", field=field, allowed=allowed)
+    return quote(text, safe="")
 
 
 def reject_unknown_vendor_fields(vendor_fields: dict[str, Any], allowed: tuple[str, ...], title: str) -> None:

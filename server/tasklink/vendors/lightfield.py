@@ -27,7 +27,6 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from ..errors import InvalidInput, NotFound, TaskLinkError, VendorError, VendorRejected
-from ..manifests import VendorManifest
 from ..models import (
     AssigneeRef,
     CreateTaskRequest,
@@ -38,9 +37,8 @@ from ..models import (
     UpdateTaskRequest,
     utc_iso,
 )
-from ..settings import TaskLinkSettings
-from ._http import ErrorDetail, VendorHttp, VendorRequest, WritePlan, error_object
-from .base import VendorAdapter, VendorSettings, decode_cursor, encode_cursor
+from ._http import ErrorDetail, VendorRequest, WritePlan, error_object
+from .base import VendorAdapter, VendorSettings
 from .responses import VendorRecord, read_as
 
 API_VERSION = "2026-03-01"
@@ -310,10 +308,8 @@ class LightfieldAdapter(VendorAdapter[LightfieldSettings]):
     settings_class = LightfieldSettings
     settings: LightfieldSettings
 
-    def __init__(
-        self, *, manifest: VendorManifest, http: VendorHttp, settings: LightfieldSettings, app: TaskLinkSettings
-    ) -> None:
-        super().__init__(manifest=manifest, http=http, settings=settings, app=app)
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.definitions = DefinitionsCache()
 
     @classmethod
@@ -463,11 +459,8 @@ class LightfieldAdapter(VendorAdapter[LightfieldSettings]):
             action=f"update task {req.task_id}",
         )
 
-    @staticmethod
-    def _task_path(task_id: str) -> str:
-        if not task_id or "/" in task_id or task_id in (".", "..", "definitions"):
-            raise InvalidInput(f"{task_id!r} is not a Lightfield task id", field="task_id")
-        return f"{TASKS}/{task_id}"
+    def _task_path(self, task_id: str) -> str:
+        return f"{TASKS}/{self.task_segment(task_id)}"
 
     @staticmethod
     def _vendor_filter_params(vendor_filters: dict[str, Any]) -> list[tuple[str, str]]:
@@ -560,7 +553,7 @@ class LightfieldAdapter(VendorAdapter[LightfieldSettings]):
     async def _list(self, req: ListTasksRequest, *, exact_title: bool) -> TaskPage:
         offset = 0
         if req.cursor:
-            state = decode_cursor(req.cursor, "lightfield")
+            state = self.cursors.decode(req.cursor)
             offset = int(state.get("offset", 0))
         query = await self.list_query(req, exact_title=exact_title)
         tasks: list[Task] = []
@@ -584,7 +577,7 @@ class LightfieldAdapter(VendorAdapter[LightfieldSettings]):
                     exhausted = True
                     break
             left = results[0].total_count - offset
-        next_cursor = None if exhausted else encode_cursor("lightfield", {"offset": offset})
+        next_cursor = None if exhausted else self.cursors.encode({"offset": offset})
         return TaskPage(vendor="lightfield", tasks=tasks, next_cursor=next_cursor)
 
     async def _requery(

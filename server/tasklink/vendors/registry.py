@@ -7,6 +7,7 @@ adapter cannot tell the difference. Adapter modules and simulators are imported 
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -21,7 +22,7 @@ from ..refs import load_object, sibling
 from ..settings import TaskLinkSettings
 from ._http import Redactor, RetryPolicy, VendorHttp, credential_forms
 from ._limits import LimitSettings
-from .base import VendorAdapter, VendorSettings
+from .base import Cursors, VendorAdapter, VendorSettings
 
 Mode = Literal["live", "sandbox"]
 #: wraps a sandbox vendor's simulator app: (vendor name, app) -> the app its client talks to
@@ -83,6 +84,8 @@ class Vendors:
         #: applied to each sandbox simulator app before its transport is made (e.g. a recorder in tests)
         self.sandbox_middleware = sandbox_middleware
         self._redactor: Redactor | None = None
+        #: signs list cursors; the service sets it from the server key before any adapter is built
+        self.cursor_key = secrets.token_bytes(32)
 
     @classmethod
     def configure(cls, app: TaskLinkSettings, *, sandbox_middleware: SandboxMiddleware | None = None) -> Vendors:
@@ -188,7 +191,8 @@ class Vendors:
             max_response_bytes=self.app.max_response_bytes,
             idempotency_header=rt.manifest.idempotency.header if rt.manifest.idempotency else None,
         )
-        return rt.adapter_cls(manifest=rt.manifest, http=http, settings=rt.settings, app=self.app)
+        cursors = Cursors(self.cursor_key, rt.name)
+        return rt.adapter_cls(manifest=rt.manifest, http=http, settings=rt.settings, app=self.app, cursors=cursors)
 
     async def aclose(self) -> None:
         for rt in self.runtimes.values():

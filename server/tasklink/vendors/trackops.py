@@ -34,7 +34,7 @@ from ..errors import InvalidInput, VendorUnavailable, field_errors_text
 from ..manifests import load_manifests
 from ..models import CreateTaskRequest, ListTasksRequest, Task, TaskPage
 from ._http import ErrorDetail, VendorRequest, WritePlan, error_object
-from .base import VendorAdapter, VendorSettings, decode_cursor, encode_cursor, reject_unknown_vendor_fields
+from .base import VendorAdapter, VendorSettings, reject_unknown_vendor_fields
 from .responses import VendorRecord, read_as
 
 VENDOR = "trackops"
@@ -304,7 +304,7 @@ class TrackopsAdapter(VendorAdapter[TrackopsSettings]):
 
     async def get_task(self, task_id: str) -> Task:
         number = _id(task_id, "task_id")
-        request = VendorRequest("GET", f"{TASKS}/{number}", action=f"get task {number}")
+        request = VendorRequest("GET", f"{TASKS}/{self.task_segment(str(number))}", action=f"get task {number}")
         data = await self.http.send_json(request)
         return self._task(read_as(TrackopsTaskRecord, data, vendor_title="Trackops", action="get task"), full=True)
 
@@ -330,7 +330,7 @@ class TrackopsAdapter(VendorAdapter[TrackopsSettings]):
         query = hashlib.sha256(json.dumps([params, req.limit]).encode()).hexdigest()[:16]
         page = 1
         if req.cursor:
-            state = decode_cursor(req.cursor, VENDOR)
+            state = self.cursors.decode(req.cursor)
             if state.get("q") != query or not isinstance(state.get("page"), int):
                 raise InvalidInput(
                     "this cursor came from a list_tasks call with different filters or limit",
@@ -355,7 +355,7 @@ class TrackopsAdapter(VendorAdapter[TrackopsSettings]):
                 self._task(read_as(TrackopsTaskRecord, row, vendor_title="Trackops", action="list tasks"), full=False)
                 for row in rows
             ],
-            next_cursor=encode_cursor(VENDOR, {"page": page + 1, "q": query}) if more else None,
+            next_cursor=self.cursors.encode({"page": page + 1, "q": query}) if more else None,
         )
 
     def trackops_status(self, value: str) -> str:
@@ -432,7 +432,7 @@ def _id(value: Any, field: str) -> int:
 
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:
         return value
-    if isinstance(value, str) and value.strip().isdigit() and int(value) > 0:
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and int(value) > 0:
         return int(value)
     raise InvalidInput(f"{value!r} is not a Trackops id", field=field, allowed=["a positive integer"])
 

@@ -51,7 +51,7 @@ from ..models import (
 )
 from ..settings import TaskLinkSettings
 from ._http import ErrorDetail, VendorRequest, WritePlan, error_object, parse_retry_after
-from .base import VendorAdapter, VendorSettings, decode_cursor, encode_cursor, reject_unknown_vendor_fields
+from .base import VendorAdapter, VendorSettings, reject_unknown_vendor_fields
 from .responses import VendorRecord, read_as
 
 GA_VERSION = "2026-01-01"
@@ -472,7 +472,7 @@ class WorkivaAdapter(VendorAdapter[WorkivaSettings]):
         return "/prototype/platform/tasks" if self.prototype else "/tasks"
 
     def item(self, task_id: str) -> str:
-        return f"{self.collection}/{quote(task_id, safe='')}"
+        return f"{self.collection}/{self.task_segment(task_id)}"
 
     def _no_prototype_route(self, operation: str) -> UnsupportedOperation:
         return UnsupportedOperation(
@@ -723,7 +723,7 @@ class WorkivaAdapter(VendorAdapter[WorkivaSettings]):
 
     async def list_tasks(self, req: ListTasksRequest) -> TaskPage:
         if req.cursor:
-            state = decode_cursor(req.cursor, "workiva")
+            state = self.cursors.decode(req.cursor)
             if state.get("version") != self.settings.api_version or not isinstance(state.get("query"), list):
                 raise InvalidInput(
                     f"cursor was made for Workiva API version {state.get('version')}, "
@@ -739,7 +739,7 @@ class WorkivaAdapter(VendorAdapter[WorkivaSettings]):
         cursor = None
         if page.next_link:
             query = _next_query(page.next_link)
-            cursor = encode_cursor("workiva", {"version": self.settings.api_version, "query": query})
+            cursor = self.cursors.encode({"version": self.settings.api_version, "query": query})
         return TaskPage(vendor="workiva", tasks=[self._task(t, full=False) for t in page.data], next_cursor=cursor)
 
     async def plan_update_task(self, req: UpdateTaskRequest) -> WritePlan[Task]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from typing import Any, ClassVar
-from urllib.parse import quote, urlparse
+from urllib.parse import urlparse
 
 import httpx2
 from pydantic import Field, SecretStr
@@ -22,7 +22,7 @@ from pydantic_settings import SettingsConfigDict
 from tasklink.errors import InvalidInput, VendorUnavailable
 from tasklink.models import CreateTaskRequest, ListTasksRequest, Task, TaskPage
 from tasklink.vendors._http import ErrorDetail, VendorRequest, WritePlan, error_object
-from tasklink.vendors.base import VendorAdapter, VendorSettings, decode_cursor, encode_cursor
+from tasklink.vendors.base import VendorAdapter, VendorSettings
 
 VENDOR = "tasktrail"
 DEFAULT_BASE_URL = "https://api.tasktrail.example"
@@ -125,7 +125,7 @@ class TaskTrailAdapter(VendorAdapter[TaskTrailSettings]):
     # -- read ----------------------------------------------------------------------------
 
     async def get_task(self, task_id: str) -> Task:
-        request = VendorRequest("GET", f"{TASKS}/{quote(task_id, safe='')}", action=f"get task {task_id}")
+        request = VendorRequest("GET", f"{TASKS}/{self.task_segment(task_id)}", action=f"get task {task_id}")
         return self._task(_record(await self.http.send_json(request), "get task"))
 
     async def list_tasks(self, req: ListTasksRequest) -> TaskPage:
@@ -137,7 +137,7 @@ class TaskTrailAdapter(VendorAdapter[TaskTrailSettings]):
         query = hashlib.sha256(json.dumps([params, req.limit]).encode()).hexdigest()[:16]
         page = 1
         if req.cursor:
-            state = decode_cursor(req.cursor, VENDOR)
+            state = self.cursors.decode(req.cursor)
             if state.get("q") != query or not isinstance(state.get("page"), int):
                 raise InvalidInput(
                     "this cursor came from a list_tasks call with a different text or limit",
@@ -156,7 +156,7 @@ class TaskTrailAdapter(VendorAdapter[TaskTrailSettings]):
         return TaskPage(
             vendor=VENDOR,
             tasks=[self._task(_record(row, "list tasks")) for row in data["items"]],
-            next_cursor=encode_cursor(VENDOR, {"page": next_page, "q": query}) if more else None,
+            next_cursor=self.cursors.encode({"page": next_page, "q": query}) if more else None,
         )
 
     # -- mapping -------------------------------------------------------------------------
