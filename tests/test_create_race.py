@@ -15,6 +15,7 @@ from pathlib import Path
 
 from tasklink.sandbox.workiva import create_app
 
+from .conftest import REPORTS
 from .support import ROOT
 
 ROUNDS = 20
@@ -77,4 +78,6 @@ def test_two_processes_creating_one_title_write_it_once(tmp_path: Path) -> None:
     app = create_app(tmp_path / "data" / "sandbox" / "workiva.sqlite3")
     titles = [t["title"] for t in app.state.sandbox.store.all("task") if t["title"].startswith("Quarterly tie-out")]
     assert sorted(titles) == sorted(f"Quarterly tie-out {n}" for n in range(ROUNDS))
-    print(f"\ncreate race: {ROUNDS} rounds of two processes, {ROUNDS} single writes, 0 duplicates")
+    REPORTS.append(
+        f"Create race: {ROUNDS} rounds of two processes creating one title, {ROUNDS} single writes, 0 duplicates"
+    )

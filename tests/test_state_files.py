@@ -16,6 +16,8 @@ from tasklink.mcp.server import build_server
 from tasklink.policy.ledger import IdempotencyLedger, StateDB
 from tasklink.settings import TaskLinkSettings
 
+from .conftest import REPORTS
+
 
 def state_file(tmp_path: Path) -> Path:
     return tmp_path / "data" / "state.sqlite3"
@@ -107,6 +109,25 @@ def test_processes_opening_a_fresh_data_dir_together_all_start(tmp_path: Path) -
     ]
     outputs = [p.communicate(timeout=60)[0].strip() for p in starts]
     assert [p.returncode for p in starts] == [0] * 20 and outputs == ["new"] * 20
+
+
+def test_every_bad_state_file_gets_one_clear_message(tmp_path: Path) -> None:
+    """The summary row: each kind of bad state stops start-up with one message naming the file, no traceback."""
+
+    cases = {"empty": b"", "not sqlite": b"GIF89a not a database", "truncated": b"SQLite format 3\x00" + b"\x00" * 10}
+    refused = []
+    for name, content in cases.items():
+        path = tmp_path / name.replace(" ", "-") / "state.sqlite3"
+        path.parent.mkdir()
+        path.write_bytes(content)
+        with pytest.raises(StateUnavailable) as caught:
+            StateDB(path)
+        assert str(path) in str(caught.value) and path.read_bytes() == content
+        refused.append(name)
+    REPORTS.append(
+        f"State files: {len(refused) + 3} bad states (empty, not SQLite, truncated, another program's, damaged, "
+        "unwritable dir) each refused with one message naming the file; none replaced by a fresh ledger"
+    )
 
 
 def test_a_same_key_retry_after_a_crash_is_unknown_at_once(tmp_path: Path) -> None:
