@@ -40,9 +40,13 @@ async def test_spotdraft_delete_task_capability_matches_the_refusal(client: Clie
 
 
 async def test_list_vendors_and_the_resource_say_the_same(client: Client) -> None:
-    listed = (await client.call_tool("list_vendors", {})).structured_content
+    listed = (await client.call_tool("list_vendors", {"detail": True})).structured_content
     assert listed is not None
-    for vendor in listed["vendors"]:
+    summaries = {v["name"]: v for v in listed["vendors"]}
+    for vendor in listed["details"]:
+        summary = summaries[vendor["name"]]
+        assert summary["supports"] == [op["name"] for op in vendor["operations"] if op["supported"]]
+        assert summary["lacks"] == [op["name"] for op in vendor["operations"] if not op["supported"]]
         doc = await capabilities(client, vendor["name"])
         ops = {op.pop("name"): {k: v for k, v in op.items() if v is not None} for op in vendor.pop("operations")}
         assert doc.pop("operations") == ops

@@ -22,7 +22,7 @@ from tasklink.mcp.server import build_server
 from tasklink.settings import TaskLinkSettings
 
 from .conftest import REPORTS, ThreadedUvicorn, free_port
-from .http_support import OTHER_TOKEN, TOKEN, ServeProcess, base_env
+from .http_support import OTHER_TOKEN, TOKEN, ServeProcess, base_env, run_tasklink
 
 pytestmark = pytest.mark.anyio
 
@@ -254,6 +254,16 @@ def test_session_limits_forget_expired_and_closed_sessions() -> None:
     limits.sweep()
     assert len(limits) == 1 and limits.count(bob) == 0  # s3 is still in flight
     assert limits._owned.keys() == {alice}, "nothing is kept for a credential without sessions"
+
+
+@pytest.mark.slow
+def test_a_bad_limit_refuses_to_start_naming_the_variable(tmp_path: Path) -> None:
+    env = base_env(tmp_path / "d", TASKLINK_HTTP_SESSIONS_PER_CREDENTIAL="0", TASKLINK_HTTP_BODY_TIMEOUT="soon")
+    result = run_tasklink(env, "serve", "--http", "--port", str(free_port()))
+    assert result.returncode == 2
+    assert "TASKLINK_HTTP_SESSIONS_PER_CREDENTIAL: Input should be greater than or equal to 1" in result.stderr
+    assert "TASKLINK_HTTP_BODY_TIMEOUT" in result.stderr
+    assert "pydantic" not in result.stderr and "Traceback" not in result.stderr
 
 
 # -- slow clients -------------------------------------------------------------------------------

@@ -61,8 +61,9 @@ async def test_unsupported_delete_is_refused_before_asking_the_user(server: MCPS
 
 
 async def test_list_vendors_reports_every_refusal_reason(client: Client) -> None:
-    report = (await client.call_tool("list_vendors", {})).structured_content
-    spotdraft = next(v for v in report["vendors"] if v["name"] == "spotdraft")
+    report = (await client.call_tool("list_vendors", {"vendor": "spotdraft", "detail": True})).structured_content
+    assert [v["name"] for v in report["vendors"]] == ["spotdraft"]
+    spotdraft = report["details"][0]
     assert spotdraft["mode"] == "sandbox"
     ops = {op["name"]: op for op in spotdraft["operations"]}
     assert ops["create_intake"]["supported"] is True

@@ -56,8 +56,44 @@ class VendorInfo(BaseModel):
     )
 
 
+class VendorSummary(BaseModel):
+    """One vendor in a few lines: what it can and cannot do; the details are one call away."""
+
+    name: str
+    title: str
+    mode: Literal["live", "sandbox"]
+    summary: str
+    supports: list[str] = Field(description="Operations this vendor supports.")
+    lacks: list[str] = Field(default_factory=list, description="Operations it does not (reasons in the details).")
+    statuses: list[str] = Field(default_factory=list, description="Normalized task statuses it accepts.")
+    priorities: list[str] = Field(default_factory=list)
+    notices: list[str] = Field(default_factory=list, description="Deprecations in effect: dates and how to migrate.")
+
+
+MORE = (
+    "For required fields, vendor-only fields, limits, and why an operation is missing with what to do instead: "
+    "list_vendors(vendor=<name>, detail=true), or the capabilities://{vendor} resource."
+)
+
+
 class VendorsReport(BaseModel):
-    vendors: list[VendorInfo]
+    vendors: list[VendorSummary]
+    details: list[VendorInfo] = Field(default_factory=list, description="Full capabilities, when detail=true.")
+    more: str = Field(MORE, description="How to see the details.")
+
+
+def vendor_summary(info: VendorInfo) -> VendorSummary:
+    return VendorSummary(
+        name=info.name,
+        title=info.title,
+        mode=info.mode,
+        summary=info.summary,
+        supports=[op.name for op in info.operations if op.supported],
+        lacks=[op.name for op in info.operations if not op.supported],
+        statuses=list(info.statuses),
+        priorities=info.priorities,
+        notices=info.notices,
+    )
 
 
 def vendor_info(

@@ -64,12 +64,19 @@ def serve(use_http: bool, host: str, port: int, allowed_hosts: tuple[str, ...], 
         server.service.transport = "stdio"
         server.run("stdio")
         return
+    from pydantic import ValidationError
+
     from .errors import ConfigurationError
     from .mcp.deployment import HttpOptions, HttpSettings, describe, http_app, refuse_open_bind, uvicorn_options
 
     options = HttpOptions(host=host, port=port, allowed_hosts=list(allowed_hosts), stateless=stateless)
     try:
         http = HttpSettings()
+    except ValidationError as exc:
+        # name the variable, without pydantic's report around it
+        _fail("; ".join(f"TASKLINK_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()))
+        return
+    try:
         refuse_open_bind(http, options)  # before building anything
         server = _server()
         app = http_app(server, options, http)

@@ -7,7 +7,9 @@ an SDK upgrade that moves one fails there, by name, instead of somewhere deep in
   (`logging/setLevel`, `resources/subscribe`, `resources/unsubscribe`);
 - the per-connection state dict a handshake-era session keeps (a client's log level and
   subscriptions live there);
-- the registered tools, to compact their schemas after registration;
+- the registered tools, to compact their schemas after registration, and one tool by name with the
+  argument model the SDK validates its arguments with and the SDK's JSON-in-a-string pre-parsing
+  (`tools/call` arguments are read, normalized and checked against that model before the SDK sees them);
 - the token verifier, set after construction when the HTTP deployment adds authentication.
 """
 
@@ -22,6 +24,7 @@ from mcp.server.auth.provider import TokenVerifier
 from mcp.server.mcpserver import MCPServer
 from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp.types import LoggingLevel
+from pydantic import BaseModel
 
 LOG_LEVELS: tuple[LoggingLevel, ...] = (
     "debug",
@@ -51,6 +54,28 @@ def connection_state(session: Any) -> dict[str, Any] | None:
 
 def registered_tools(server: MCPServer) -> list[Any]:
     return list(server._tool_manager.list_tools())
+
+
+def find_tool(server: MCPServer, name: str) -> Any | None:
+    """The registered tool called `name` (with its `parameters` schema and `fn_metadata`), or None."""
+
+    return server._tool_manager.get_tool(name)
+
+
+def argument_model(tool: Any) -> type[BaseModel]:
+    """The pydantic model the SDK validates a tool's arguments with (built from the function's signature)."""
+
+    model = tool.fn_metadata.arg_model
+    assert isinstance(model, type) and issubclass(model, BaseModel)
+    return model
+
+
+def pre_parsed_arguments(tool: Any, arguments: dict[str, Any]) -> dict[str, Any]:
+    """The arguments after the SDK's own pre-parsing (a list or object sent as a JSON string is parsed)."""
+
+    parsed = tool.fn_metadata.pre_parse_json(arguments)
+    assert isinstance(parsed, dict)
+    return parsed
 
 
 def set_token_verifier(server: MCPServer, verifier: TokenVerifier) -> None:

@@ -12,6 +12,7 @@ from mcp.types import CallToolResult, TextContent
 
 from .. import __version__
 from ..errors import ConfigurationError
+from ..manifests import load_manifests
 from ..service import TaskLink
 from ..settings import TaskLinkSettings
 from ..vendors.registry import check_vendor_names
@@ -43,10 +44,22 @@ def allowed_tools(settings: TaskLinkSettings) -> list[ToolSpec]:
     chosen = [t for t in chosen if t.name not in settings.exclude_tools]
     if settings.read_only:
         chosen = [t for t in chosen if t.kind == "read"]
-    return chosen
+    usable = usable_operations(settings)
+    return [t for t in chosen if not t.operations or usable & set(t.operations)]
+
+
+def usable_operations(settings: TaskLinkSettings) -> set[str]:
+    """The operations at least one configured vendor supports (a tool none can serve is not listed)."""
+
+    manifests = load_manifests(settings.manifest_dirs)
+    configured = [m for name, m in manifests.items() if not settings.vendors or name in settings.vendors]
+    return {name for m in configured for name, op in m.operations.items() if op.supported}
 
 
 def disabled_message(name: str, settings: TaskLinkSettings) -> str:
+    spec = next((t for t in ALL_TOOLS if t.name == name), None)
+    if spec is not None and spec.operations and not usable_operations(settings) & set(spec.operations):
+        return f"`{name}` is not available: none of this server's vendors supports it. Nothing was changed."
     why = "TASKLINK_READ_ONLY=1 allows only read tools" if settings.read_only else "TASKLINK_TOOLS/EXCLUDE_TOOLS"
     return f"`{name}` is disabled on this server ({why}). Nothing was changed."
 

@@ -106,8 +106,8 @@ class TaskLink:
 
     # -- vendors and people ---------------------------------------------------------------
 
-    def list_vendors(self) -> VendorsReport:
-        return self.vendor_catalogue.report()
+    def list_vendors(self, vendor: str | None = None, *, detail: bool = False) -> VendorsReport:
+        return self.vendor_catalogue.report(vendor, detail=detail)
 
     def vendor_info(self, vendor: str) -> VendorInfo:
         """One vendor's capabilities: what `list_vendors` lists and `capabilities://{vendor}` serves."""

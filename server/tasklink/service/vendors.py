@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..capabilities import VendorInfo, VendorsReport, vendor_info
+from ..capabilities import VendorInfo, VendorsReport, vendor_info, vendor_summary
 from ..errors import InvalidInput
 from .core import Core
 
@@ -11,8 +11,12 @@ class VendorCatalogue:
     def __init__(self, core: Core) -> None:
         self.core = core
 
-    def report(self) -> VendorsReport:
-        return VendorsReport(vendors=[self.info(name) for name in self.core.vendors.runtimes])
+    def report(self, vendor: str | None = None, *, detail: bool = False) -> VendorsReport:
+        """A short summary per vendor; with `detail`, each one's full capabilities as well."""
+
+        names = [self.core.vendors.runtime(vendor).name] if vendor else list(self.core.vendors.runtimes)
+        infos = [self.info(name) for name in names]
+        return VendorsReport(vendors=[vendor_summary(i) for i in infos], details=infos if detail else [])
 
     def info(self, vendor: str) -> VendorInfo:
         rt = self.core.vendors.runtime(vendor)

@@ -5,14 +5,14 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, ParamSpec, TypeVar
+from typing import Annotated, Any, Literal, ParamSpec, TypeVar, cast
 
 import anyio
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
 from mcp.server.mcpserver import Context, Elicit
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import ToolAnnotations
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field, ValidationError
 
 from ...errors import TaskLinkError
@@ -143,6 +143,50 @@ def _bounded(value: Any) -> Any:
     return value
 
 
+def compact_result(result: R) -> R:
+    """The tool's result with text content a model reads cheaply: compact JSON without nulls, empty values
+    or unset flags. The structured content stays whole (it is what the output schema describes)."""
+
+    if not isinstance(result, BaseModel):
+        return result
+    full = result.model_dump(mode="json", by_alias=True)
+    text = json.dumps(_without_empties(_lean_rows(full)), separators=(",", ":"), ensure_ascii=False)
+    return cast(R, CallToolResult(content=[TextContent(type="text", text=text)], structured_content=full))
+
+
+#: what a list row's text leaves to get_task
+ROW_DETAIL = frozenset({"description", "vendor_fields", "created_at"})
+
+
+def _lean_rows(page: dict[str, Any]) -> dict[str, Any]:
+    """List rows without what the page already says (its vendor) or what another field says (the vendor's
+    own status when the normalized one is there); get_task has the rest."""
+
+    rows = page.get("tasks")
+    if not isinstance(rows, list):
+        return page
+    lean = []
+    for row in rows:
+        row = {k: v for k, v in row.items() if k not in ROW_DETAIL and not (k == "vendor" and v == page.get("vendor"))}
+        if row.get("status") is not None:
+            row.pop("vendor_status", None)
+        lean.append(row)
+    return page | {"tasks": lean}
+
+
+def _without_empties(value: Any) -> Any:
+    if isinstance(value, dict):
+        kept = {k: _without_empties(v) for k, v in value.items()}
+        return {k: v for k, v in kept.items() if v not in (None, "", [], {}) and not (k in UNSET_FLAGS and v is False)}
+    if isinstance(value, list):
+        return [_without_empties(v) for v in value]
+    return value
+
+
+#: flags a reader needs only when they are set
+UNSET_FLAGS = frozenset({"replayed", "already_deleted"})
+
+
 def boundary(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     """Translate every exception into a tool error the model can act on, exactly once."""
 
@@ -156,7 +200,7 @@ def boundary(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
             call_info.set(describe_caller(ctx, fn.__name__))
         try:
             with anyio.fail_after(deadline):
-                return scrubbed(await fn(*args, **kwargs), redact)
+                return compact_result(scrubbed(await fn(*args, **kwargs), redact))
         except TimeoutError:
             raise ToolError(
                 f"{fn.__name__} did not finish within {deadline:g} s (TASKLINK_CALL_DEADLINE). If it was a write, its "
@@ -188,6 +232,8 @@ class ToolSpec:
     idempotent: bool = False
     #: the resource a successful call changes, named by its arguments (subscribers are notified)
     changes: Literal["intake", "task"] | None = None
+    #: the manifest operations this tool serves; it is listed only when a configured vendor supports one
+    operations: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:

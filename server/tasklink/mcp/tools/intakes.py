@@ -212,10 +212,26 @@ async def delete_intake(
 
 
 TOOLS = [
-    ToolSpec(create_intake, "Create legal intake", "write"),
-    ToolSpec(get_intake, "Get legal intake", "read"),
-    ToolSpec(list_intakes, "List legal intakes", "read"),
-    ToolSpec(update_intake, "Update legal intake", "write", idempotent=True, changes="intake"),
-    ToolSpec(update_intake_assignees, "Update intake assignees", "write", idempotent=True, changes="intake"),
-    ToolSpec(delete_intake, "Delete legal intake", "destructive", idempotent=True, changes="intake"),
+    ToolSpec(create_intake, "Create legal intake", "write", operations=("create_intake",)),
+    ToolSpec(get_intake, "Get legal intake", "read", operations=("get_intake",)),
+    ToolSpec(list_intakes, "List legal intakes", "read", operations=("list_intakes",)),
+    ToolSpec(
+        update_intake, "Update legal intake", "write", idempotent=True, changes="intake", operations=("update_intake",)
+    ),
+    ToolSpec(
+        update_intake_assignees,
+        "Update intake assignees",
+        "write",
+        idempotent=True,
+        changes="intake",
+        operations=("update_intake_assignees",),
+    ),
+    ToolSpec(
+        delete_intake,
+        "Delete legal intake",
+        "destructive",
+        idempotent=True,
+        changes="intake",
+        operations=("delete_intake",),
+    ),
 ]

@@ -216,9 +216,9 @@ async def delete_task(
 
 
 TOOLS = [
-    ToolSpec(create_task, "Create task", "write", changes="intake"),
-    ToolSpec(get_task, "Get task", "read"),
-    ToolSpec(list_tasks, "List tasks", "read"),
-    ToolSpec(update_task, "Update task", "write", idempotent=True, changes="task"),
-    ToolSpec(delete_task, "Delete task", "destructive", idempotent=True, changes="task"),
+    ToolSpec(create_task, "Create task", "write", changes="intake", operations=("create_task",)),
+    ToolSpec(get_task, "Get task", "read", operations=("get_task",)),
+    ToolSpec(list_tasks, "List tasks", "read", operations=("list_tasks",)),
+    ToolSpec(update_task, "Update task", "write", idempotent=True, changes="task", operations=("update_task",)),
+    ToolSpec(delete_task, "Delete task", "destructive", idempotent=True, changes="task", operations=("delete_task",)),
 ]

@@ -11,9 +11,13 @@ from ._common import ToolSpec, VendorArg, boundary, page_reporter, service
 
 
 @boundary
-async def list_vendors(ctx: Context[Any, Any]) -> VendorsReport:
-    """Each vendor's operations (supported? why not, instead, required fields), statuses, priorities, limits."""
-    return service(ctx).list_vendors()
+async def list_vendors(
+    ctx: Context[Any, Any],
+    vendor: Annotated[str | None, Field(max_length=50, description="Only this vendor.")] = None,
+    detail: Annotated[bool, Field(description="Add required fields, reasons, limits.")] = False,
+) -> VendorsReport:
+    """What each vendor can do; detail=true adds why not, what instead, required fields."""
+    return service(ctx).list_vendors(vendor, detail=detail)
 
 
 @boundary
@@ -29,5 +33,5 @@ async def find_people(
 
 TOOLS = [
     ToolSpec(list_vendors, "List vendors and capabilities", "read"),
-    ToolSpec(find_people, "Find people", "read"),
+    ToolSpec(find_people, "Find people", "read", operations=("find_people",)),
 ]
