@@ -62,8 +62,8 @@ async def test_answers_stay_within_their_budgets(tmp_path: Path) -> None:
             listed = await client.call_tool("list_tasks", {"vendor": vendor, "limit": ROWS})
             page = json.loads(text(listed))
             assert len(page["tasks"]) == ROWS
-            sizes[f"{vendor} list_tasks x{ROWS}"] = len(text(listed).encode())
-            assert sizes[f"{vendor} list_tasks x{ROWS}"] <= LIST_BUDGET, (vendor, sizes[f"{vendor} list_tasks x{ROWS}"], text(listed)[:600])
+            size = sizes[f"{vendor} list_tasks x{ROWS}"] = len(text(listed).encode())
+            assert size <= LIST_BUDGET, (vendor, size, text(listed)[:600])
     REPORTS.append("Answer sizes (bytes of text a model reads): " + ", ".join(f"{k} {v:,}" for k, v in sizes.items()))
 
 
