@@ -28,6 +28,7 @@ EXPECTED_TOOLS = {
     "delete_task",
     "list_vendors",
     "find_people",
+    "find_records",
 }
 
 #: a Trackops task with every documented field

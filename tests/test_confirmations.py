@@ -125,3 +125,23 @@ def test_a_damaged_key_file_is_refused_not_replaced(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="damaged"):
         server_key(None, key_file)
     assert key_file.read_bytes() == b""
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_deleting_what_is_gone_already_answers_already_deleted(settings: TaskLinkSettings, mode: str) -> None:
+    async def elicit(ctx: Any, params: Any) -> ElicitResult:
+        return ElicitResult(action="accept", content={"confirm": True})
+
+    server = build_server(settings)
+    async with Client(server, mode=mode, elicitation_callback=elicit) as client:
+        task = await call_ok(client, "create_task", {"vendor": "workiva", "title": "Delete me twice"})
+        first = await call_ok(client, "delete_task", {"vendor": "workiva", "task_id": task["id"]})
+        assert first["deleted"] is True
+        again = await call_ok(client, "delete_task", {"vendor": "workiva", "task_id": task["id"]})
+        assert again["already_deleted"] is True and again["deleted"] is False
+        intake = await call_ok(client, "create_intake", {"title": "Gone twice"})
+        assert (await call_ok(client, "delete_intake", {"intake_id": intake["id"]}))["deleted"] is True
+        gone = await call_ok(client, "delete_intake", {"intake_id": intake["id"]})
+        assert gone["already_deleted"] is True
+        state = await sandbox_of(server, "workiva")
+    assert len(state.requests_matching("DELETE")) == 1

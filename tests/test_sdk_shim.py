@@ -6,12 +6,14 @@ somewhere deep with an AttributeError.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
 from mcp import Client
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import EmptyResult, SetLevelRequestParams
+from pydantic import ValidationError
 
 from tasklink.mcp import sdk
 
@@ -66,3 +68,49 @@ async def test_a_handshake_session_keeps_per_connection_state() -> None:
         await client.call_tool("probe", {})
         await client.call_tool("probe", {})
     assert isinstance(seen[0], dict) and seen[0] is seen[1] and seen[1]["pinned"] == 2
+
+
+def test_a_tool_is_found_by_name_with_the_argument_model_the_sdk_validates_with() -> None:
+    server = MCPServer("pin")
+
+    def tag(names: list[str], times: int = 1) -> dict[str, int]:
+        """Tag."""
+        return {"count": len(names) * times}
+
+    server.add_tool(tag, structured_output=True)
+    tool = sdk.find_tool(server, "tag")
+    assert tool is not None and sdk.find_tool(server, "missing") is None
+    assert tool.parameters["properties"]["names"]["type"] == "array"
+    model = sdk.argument_model(tool)
+    assert set(model.model_fields) == {"names", "times"}
+    assert model.model_validate({"names": ["a"], "times": 2}).model_dump() == {"names": ["a"], "times": 2}
+    with pytest.raises(ValidationError):
+        model.model_validate({"times": 2})
+    # unknown arguments are dropped by the SDK's model: tasklink refuses them before it runs
+    assert "other" not in model.model_validate({"names": [], "other": 1}).model_dump()
+    # a list sent as a JSON string is parsed by the SDK before it validates
+    assert sdk.pre_parsed_arguments(tool, {"names": '["a", "b"]', "times": 1}) == {"names": ["a", "b"], "times": 1}
+
+
+async def test_a_middleware_sees_tools_call_first_and_its_rewrite_reaches_the_tool() -> None:
+    seen: list[dict[str, Any]] = []
+
+    async def rewrite(ctx: Any, call_next: Any) -> Any:
+        if ctx.method == "tools/call":
+            arguments = {**ctx.params["arguments"], "text": ctx.params["arguments"]["text"].upper()}
+            return await call_next(dataclasses.replace(ctx, params={**ctx.params, "arguments": arguments}))
+        return await call_next(ctx)
+
+    server = MCPServer("pin", middleware=[rewrite])
+
+    def echo(text: str) -> dict[str, str]:
+        """Echo."""
+        seen.append({"text": text})
+        return {"text": text}
+
+    server.add_tool(echo, structured_output=True)
+    for mode in ("auto", "legacy"):
+        async with Client(server, mode=mode) as client:
+            result = await client.call_tool("echo", {"text": "hi"})
+        assert result.structured_content == {"text": "HI"}
+    assert seen == [{"text": "HI"}, {"text": "HI"}]

@@ -39,6 +39,7 @@ OperationName = Literal[
     "reassign_task",
     "delete_task",
     "find_people",
+    "find_records",
 ]
 
 #: Every operation a manifest covers, supported or not (declared in `[operations]` or by a group).
@@ -106,6 +107,9 @@ class Limits(Table):
     repeating them. Every key is optional; a key not listed here is an error."""
 
     list_page_max: PositiveInt | None = Field(None, description="Most records the vendor returns per list page.")
+    list_lag_seconds: PositiveInt | None = Field(
+        None, description="How long a new record may be missing from the vendor's list (its search index lags)."
+    )
     list_tasks_max_limit: PositiveInt | None = Field(None, description="Largest page size list_tasks may ask for.")
     list_intakes_max_limit: PositiveInt | None = Field(None, description="Largest page size list_intakes may ask for.")
     list_max_page_size: PositiveInt | None = Field(None, description="Largest page size any list may ask for.")
@@ -320,6 +324,24 @@ class Accepted(Table):
         return f"{self.field} (only with {self.only_with})" if self.only_with else self.field
 
 
+class LookupKind(Table):
+    """One entry of `kinds` (`find_records` only): a kind of record the vendor looks up by name, and where its
+    id goes; or, for a kind it lacks, why not and what to do instead (refused before any request)."""
+
+    supported: bool = Field(description="Whether find_records looks this kind up with this vendor.")
+    use: str | None = Field(None, description="Where a found id goes, for the model (required when supported).")
+    reason: str | None = Field(None, description="Why not (required when unsupported), for the model.")
+    alternative: str | None = Field(None, description="What to do instead, for the model.")
+
+    @model_validator(mode="after")
+    def _explained(self) -> LookupKind:
+        if self.supported and not self.use:
+            raise ValueError("a supported kind needs `use` (where its id goes)")
+        if not self.supported and not self.reason:
+            raise ValueError("an unsupported kind needs a reason")
+        return self
+
+
 class OperationBlock(Table):
     """`[operations.<name>]`: one operation as written. Keys left out come from the operation's group; an
     operation in no group must say `supported`."""
@@ -340,6 +362,10 @@ class OperationBlock(Table):
     )
     vendor_filters: dict[str, VendorField] = Field(
         default_factory=dict, description="Keys `vendor_filters` takes, with what each means."
+    )
+    kinds: dict[Annotated[str, Field(pattern=ARGUMENT)], LookupKind] = Field(
+        default_factory=dict,
+        description="find_records only: each kind of record it looks up by name (`case`, `account`...), or lacks.",
     )
 
     @field_validator("required", "accepts", mode="before")
@@ -475,11 +501,15 @@ def _materialize(file: ManifestFile, name: OperationName, source: str) -> Operat
 
 
 def _problems(op: Operation) -> list[str]:
+    if op.kinds and op.name != "find_records":
+        return ["takes kinds, which only find_records has"]
     if not op.supported:
         problems = [] if op.reason else ["is unsupported, so it needs a reason"]
-        if op.required or op.accepts is not None or op.notes:
-            problems.append("is unsupported, so it takes no required, accepts or notes")
+        if op.required or op.accepts is not None or op.notes or op.kinds:
+            problems.append("is unsupported, so it takes no required, accepts, notes or kinds")
         return problems
+    if op.name == "find_records" and not any(k.supported for k in op.kinds.values()):
+        return ["is supported, so it needs at least one supported kind in [operations.find_records.kinds]"]
     if op.accepts is None:
         return []
     accepted = [a.field for a in op.accepts]

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from .dates import WORDS_HELP, resolve_words, today_in_words
 from .errors import ConfigurationError, InvalidInput
 
 NormalizedStatus = Literal["todo", "in_progress", "blocked", "done", "cancelled"]
@@ -51,6 +52,8 @@ class Due(BaseModel):
 
     instant: datetime
     date_only: bool
+    #: the date words the caller used ("friday"), when the day was resolved from them
+    words: str | None = None
 
     @property
     def local_date(self) -> date:
@@ -58,6 +61,15 @@ class Due(BaseModel):
 
     def iso(self) -> str:
         return self.instant.isoformat()
+
+    def reading(self) -> str | None:
+        """How date words were read, for the result ("'friday' read as Friday 2026-12-04, 17:00 UTC")."""
+
+        if self.words is None:
+            return None
+        day = self.local_date
+        when = f"{day.strftime('%A')} {day.isoformat()}, {self.instant.strftime('%H:%M')} {self.instant.tzname()}"
+        return f"Due '{self.words}' read as {when}."
 
 
 def zone(name: str) -> ZoneInfo:
@@ -67,30 +79,45 @@ def zone(name: str) -> ZoneInfo:
         raise ConfigurationError(f"TASKLINK_TIMEZONE={name!r} is not a known IANA time zone") from exc
 
 
-def parse_due(value: str | None, *, tz: str, field: str = "due") -> Due | None:
-    """`YYYY-MM-DD` (that day at 17:00 in `tz`) or an ISO 8601 datetime with an offset."""
+def parse_due(value: str | None, *, tz: str, field: str = "due", today: date | None = None) -> Due | None:
+    """`YYYY-MM-DD` (that day at 17:00 in `tz`), an ISO 8601 datetime with an offset, or a date word
+    (today, tomorrow, a weekday, next week, in N days; see dates.py) resolved against `today` in `tz`."""
 
     if value is None or value == "":
         return None
     text = value.strip()
-    allowed = ["YYYY-MM-DD", "YYYY-MM-DDTHH:MM[:SS]+HH:MM", "YYYY-MM-DDTHH:MM[:SS]Z"]
+    today = today or datetime.now(zone(tz)).date()
+    allowed = ["YYYY-MM-DD", "YYYY-MM-DDTHH:MM[:SS]+HH:MM", "YYYY-MM-DDTHH:MM[:SS]Z", WORDS_HELP]
+    day = resolve_words(text, today)
+    if day is not None:
+        instant = datetime.combine(day, DATE_ONLY_DUE_TIME, tzinfo=zone(tz))
+        return Due(instant=instant, date_only=True, words=text)
     if len(text) == 10:
         try:
             day = date.fromisoformat(text)
-        except ValueError as exc:
-            raise InvalidInput(f"{value!r} is not a valid date", field=field, allowed=allowed) from exc
+        except ValueError:
+            raise _unreadable(value, today, tz, field, allowed) from None
         if not (DUE_RANGE[0] <= day <= DUE_RANGE[1]):
             raise InvalidInput(f"{value!r} is out of range", field=field, allowed=["years 1900-2200"])
         return Due(instant=datetime.combine(day, DATE_ONLY_DUE_TIME, tzinfo=zone(tz)), date_only=True)
     try:
         instant = datetime.fromisoformat(text.replace("z", "Z"))
-    except ValueError as exc:
-        raise InvalidInput(f"{value!r} is not an ISO 8601 date or datetime", field=field, allowed=allowed) from exc
+    except ValueError:
+        raise _unreadable(value, today, tz, field, allowed) from None
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise InvalidInput(f"{value!r} has no UTC offset, so the instant is ambiguous", field=field, allowed=allowed)
     if not (DUE_RANGE[0] <= instant.date() <= DUE_RANGE[1]):
         raise InvalidInput(f"{value!r} is out of range", field=field, allowed=["years 1900-2200"])
     return Due(instant=instant, date_only=False)
+
+
+def _unreadable(value: str, today: date, tz: str, field: str, allowed: list[str]) -> InvalidInput:
+    return InvalidInput(
+        f"{value!r} is not a date tasklink can read ({today_in_words(today, tz)})",
+        field=field,
+        allowed=allowed,
+        hint=f"For example {(today + timedelta(days=3)).isoformat()}, or 'friday'",
+    )
 
 
 def utc_iso(instant: datetime) -> str:
@@ -327,12 +354,14 @@ class TaskPage(BaseModel):
     tasks: list[Task]
     next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page; null on the last.")
     warnings: list[str] = Field(default_factory=list)
+    resolved: list[ResolvedPerson] = Field(default_factory=list, description="The assignee filter, if a name.")
 
 
 class DeleteResult(BaseModel):
     vendor: str
     target: str = Field(description="What was (or would be) deleted.")
     deleted: bool = Field(description="True only if the vendor confirmed the deletion.")
+    already_deleted: bool = Field(False, description="True when it was gone already: nothing left to do.")
     message: str
     confirm_token: str | None = Field(None, description="Pass back with confirm=true to delete.")
     preview: dict[str, Any] | None = Field(None, description="The record that would be deleted.")

@@ -40,10 +40,11 @@ TOOL_BUDGETS = {
     "delete_task": 790,
     "list_vendors": 350,
     "find_people": 480,
+    "find_records": 640,
 }
 VENDOR_BYTES = 32
 MAX_VENDORS = 8
-VENDOR_TOOLS = 6
+VENDOR_TOOLS = 7
 MODEL_BUDGET = sum(TOOL_BUDGETS.values()) + VENDOR_BYTES * VENDOR_TOOLS * MAX_VENDORS
 WIRE_BUDGET = 52_000
 MODEL_KEYS = ("name", "description", "inputSchema")

@@ -231,4 +231,6 @@ def unsupported_arguments(operation: str) -> dict[str, Any]:
         return {**record, "assignees": ["1"]}
     if operation == "update_intake_assignees":
         return {**record, "assignees": [{"user_id": "1"}]}
+    if operation == "find_records":
+        return {"kind": "case", "query": "a"}
     return by_verb[operation.split("_")[0]]

@@ -23,6 +23,12 @@ Sets = dict[str, list[dict[str, Any]]]
 
 LIGHTFIELD: Sets = {
     "find_people": [{"query": "dana@northwind.example"}],
+    "find_records": [
+        {"kind": "account"},
+        {"kind": "opportunity", "query": "Acme", "limit": 1},
+        {"kind": "opportunity", "query": "Globex"},
+        {"kind": "relationship", "query": "champ"},
+    ],
     "create_task": [
         {
             "title": "Plan the Globex kickoff",
@@ -66,6 +72,7 @@ LIGHTFIELD: Sets = {
 
 WORKIVA: Sets = {
     "find_people": [{"query": "jane.smith@example.com"}],
+    "find_records": [{"kind": "location"}, {"kind": "location", "query": "Q3", "limit": 1}],
     "create_task": [
         {
             "title": "Sign off the Q4 close",
@@ -115,6 +122,7 @@ WORKIVA: Sets = {
 
 SPOTDRAFT: Sets = {
     "find_people": [{"query": "priya.raman@acme-legal.example"}],
+    "find_records": [{"kind": "workflow", "query": "Legal"}, {"kind": "workflow"}, {"kind": "role", "limit": 1}],
     "create_intake": [
         {
             "title": "Review the Globex data-processing addendum",
@@ -176,6 +184,12 @@ SPOTDRAFT: Sets = {
 
 TRACKOPS: Sets = {
     "create_task": [{k: v for k, v in FULL_TASK.items() if k != "vendor"}],
+    "find_records": [
+        {"kind": "case"},
+        {"kind": "case", "query": "NW-CLM", "limit": 1},
+        {"kind": "subject", "query": "Hale"},
+        {"kind": "subject", "limit": 2},
+    ],
     "list_tasks": [
         {},
         {

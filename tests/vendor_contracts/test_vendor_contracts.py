@@ -55,7 +55,7 @@ GA = f"workiva {WORKIVA_GA}"
 PROTOTYPE = f"workiva {WORKIVA_PROTOTYPE_VERSION}"
 CONTRACTS = ["lightfield", "spotdraft", "trackops", GA, PROTOTYPE]
 #: tools with a `vendor` argument (the intake tools serve the one intake vendor)
-TAKES_VENDOR = {"create_task", "get_task", "list_tasks", "update_task", "delete_task", "find_people"}
+TAKES_VENDOR = {"create_task", "get_task", "list_tasks", "update_task", "delete_task", "find_people", "find_records"}
 #: the tool that carries an operation, where it is not the operation's own name
 CARRIED_BY = {"reassign_task": "update_task"}
 
@@ -118,7 +118,7 @@ class Driver:
             await self.call(f"get_{resource}", target, fails=True)  # an error answer, checked like any other
 
     async def drive(self) -> None:
-        """Every supported operation, with each argument set: people, intakes, tasks, then deletes."""
+        """Every supported operation, with each argument set: people, intakes, tasks, lookups, then deletes."""
 
         for arguments in self.sets("find_people") if self.supports("find_people") else []:
             await self.call("find_people", arguments)
@@ -141,6 +141,8 @@ class Driver:
             page = await self.call("list_tasks", arguments)
             if page.get("next_cursor"):
                 await self.call("list_tasks", {**arguments, "cursor": page["next_cursor"]})
+        for arguments in self.sets("find_records") if self.supports("find_records") else []:
+            await self.call("find_records", arguments)  # after the creates: SpotDraft's workflows come from intakes
         for operation in ("update_task", "reassign_task"):
             for arguments in self.sets(operation) if self.supports(operation) and tasks else []:
                 await self.call(operation, {"task_id": tasks[0], **arguments})

@@ -76,8 +76,20 @@ class Problem:
 
 
 def _sentence(text: str) -> str:
+    """A sentence: capitalized (unless it starts with a name, like a tool's) and ending with a stop."""
+
     text = text.strip()
-    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "?")) else ".")
+    first = text.split(" ", 1)[0]
+    if first.isalpha() and first.islower():
+        text = text[:1].upper() + text[1:]
+    return text + ("" if text.endswith((".", "?")) else ".")
+
+
+def either(values: Iterable[Any]) -> str:
+    """`a`, `a or b`, `a, b or c`."""
+
+    words = [str(v) for v in values]
+    return " or ".join(words) if len(words) < 3 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
 def refusal(tool: str, problems: Iterable[Problem]) -> str:
@@ -169,9 +181,7 @@ def _bounds(low: Any, high: Any, unit: str | None) -> str:
 WRONG_KIND = ("_type", "_parsing", "literal_error", "enum", "model_attributes_type", "union_tag_invalid")
 
 
-def validation_problems(
-    exc: ValidationError, schema: SchemaView, tool: str, skip: Iterable[str] = ()
-) -> list[Problem]:
+def validation_problems(exc: ValidationError, schema: SchemaView, skip: Iterable[str] = ()) -> list[Problem]:
     """One problem per argument path (a union's branches report once), skipping paths already refused."""
 
     refused = set(skip)
@@ -180,7 +190,7 @@ def validation_problems(
         path, node = locate(err["loc"], schema)
         if path in problems or any(path == p or path.startswith((p + ".", p + "[")) for p in refused):
             continue
-        problems[path] = problem_for(err, path or "arguments", node, schema, tool)
+        problems[path] = problem_for(err, path or "arguments", node, schema)
     return list(problems.values())
 
 
@@ -214,7 +224,7 @@ def _branch(options: list[Any], tag: str, schema: SchemaView) -> Any:
     return {"anyOf": options}
 
 
-def problem_for(err: Mapping[str, Any], path: str, node: Any, schema: SchemaView, tool: str) -> Problem:
+def problem_for(err: Mapping[str, Any], path: str, node: Any, schema: SchemaView) -> Problem:
     kind: str = err["type"]
     given = err.get("input", NOT_GIVEN)
     ctx = err.get("ctx") or {}
@@ -232,12 +242,15 @@ def problem_for(err: Mapping[str, Any], path: str, node: Any, schema: SchemaView
         issue = f"too long: {len(given) if isinstance(given, str) else '?'} characters, at most {most}"
         return Problem(path, issue, allowed, "shorten it", given)
     if kind == "string_too_short":
-        return Problem(path, "empty", allowed, "give a value, or leave the argument out if it is optional", given)
+        optional = "." not in path and "[" not in path and path not in schema.required(schema.root)
+        return Problem(path, "empty", allowed, f"give a value{f', or leave `{path}` out' if optional else ''}", given)
     if kind in ("too_long", "too_short"):
         count = len(given) if isinstance(given, list | dict | str) else "?"
         bound = ctx.get("max_length") if kind == "too_long" else ctx.get("min_length")
         issue = f"{count} items; at {'most' if kind == 'too_long' else 'least'} {bound} allowed"
         return Problem(path, issue, allowed, "change the number of items", given)
+    if kind == "int_from_float":
+        return Problem(path, "not a whole number", allowed, f"pass {allowed.split(' (')[0]}", given)
     if kind == "value_error":
         return Problem(path, str(ctx.get("error", "not a valid value")), allowed, "fix the value", given)
     if kind == "extra_forbidden":

@@ -34,8 +34,9 @@ from mcp.types import (
 )
 
 from ..capabilities import capabilities_document
+from ..dates import WORDS_HELP
 from ..errors import NotFound, TaskLinkError
-from ..models import NORMALIZED_STATUSES
+from ..models import NORMALIZED_STATUSES, zone
 from ..service import TaskLink
 from .sdk import LOG_LEVEL_KEY, add_request_handler, client_log, connection_state
 from .tools import ALL_TOOLS
@@ -50,6 +51,7 @@ def register_protocol(server: MCPServer, tl: TaskLink) -> None:
     _register_logging(server)
     _register_subscriptions(server)
     _register_resources(server, tl)
+    _register_now(server, tl)
     _register_prompts(server)
     _register_completions(server, tl)
     server.middleware.append(_after_tool_calls())
@@ -120,6 +122,30 @@ def _resource_error(exc: TaskLinkError) -> ResourceError:
     if isinstance(exc, NotFound):
         return ResourceNotFoundError(str(exc))
     return ResourceError(str(exc))
+
+
+def _register_now(server: MCPServer, tl: TaskLink) -> None:
+    def now() -> str:
+        zone_name = tl.settings.timezone
+        local = tl.core.now().astimezone(zone(zone_name))
+        return json.dumps(
+            {
+                "date": local.date().isoformat(),
+                "weekday": local.strftime("%A"),
+                "time": local.strftime("%H:%M"),
+                "timezone": zone_name,
+                "date_only_due_means": f"17:00 {zone_name} that day",
+                "date_words": WORDS_HELP,
+            }
+        )
+
+    server.resource(
+        "tasklink://now",
+        name="now",
+        title="Today in the server's time zone",
+        description="Today's date, weekday and time in TASKLINK_TIMEZONE, and how date words are resolved.",
+        mime_type="application/json",
+    )(now)
 
 
 def _register_resources(server: MCPServer, tl: TaskLink) -> None:
@@ -219,8 +245,10 @@ def create_task_from_request(request: str, vendor: str | None = None) -> str:
             "3. People: for each person named, call find_people(vendor, query=<name or email>). Exactly one active "
             "match: use its id. Several: ask the user which one (show name, email and title). None, or only "
             "inactive people: tell the user and ask whom to assign. Never guess an id.",
-            '4. Due date: turn relative dates ("Friday", "next week") into YYYY-MM-DD (meaning 17:00 in the '
-            "server's TASKLINK_TIMEZONE) or an ISO datetime with an offset. Mention if the date is in the past.",
+            '4. Due date: pass "today", "tomorrow", a weekday ("friday": the next one), "next week" (the coming '
+            'Monday) or "in N days" as given: tasklink resolves them in the server\'s time zone (see '
+            "tasklink://now) and the result says which day it read; otherwise YYYY-MM-DD (17:00 that day) or an "
+            "ISO datetime with an offset. Tell the user the resolved day, and mention if it is in the past.",
             "5. Dry run: call create_task (or create_intake) with dry_run=true and the resolved ids. Show the user "
             "the title, vendor, assignees by name, the due instant with its offset, and any warnings.",
             "6. Confirm: ask the user to confirm. Change nothing without a yes.",

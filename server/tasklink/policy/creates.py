@@ -95,6 +95,15 @@ class CreateLocks:
         with self.state.transaction() as db:
             db.execute("DELETE FROM recent_writes WHERE vendor=? AND kind=? AND record_id=?", (vendor, kind, record_id))
 
+    def recent_by_vendor(self, vendor: str, kind: str, within: float) -> list[RecentWrite]:
+        """Every create of this kind made here in the last `within` seconds."""
+
+        rows = self.state.query(
+            "SELECT record_id, at FROM recent_writes WHERE vendor=? AND kind=? AND at >= ? ORDER BY at",
+            (vendor, kind, self.clock() - within),
+        )
+        return [RecentWrite(str(r[0]), float(r[1])) for r in rows]
+
     def recent(self, vendor: str, kind: str, title: str) -> list[RecentWrite]:
         rows = self.state.query(
             "SELECT record_id, at FROM recent_writes WHERE vendor=? AND kind=? AND title=? AND at >= ? ORDER BY at",

@@ -73,6 +73,8 @@ class WriteCall:
     idempotency_key: str | None = None
     #: the vendor deduplicates by the key itself, so an unknown outcome may be retried with it
     vendor_dedupes: bool = False
+    #: looks for what an earlier attempt with an unknown outcome left at the vendor (None: nothing found)
+    recover: Callable[[], Awaitable[BaseModel | None]] | None = None
 
 
 @dataclass
@@ -258,6 +260,30 @@ class WriteGate:
             )
         return key
 
+    async def _recovered(self, call: WriteCall, key: str, result_type: type[R]) -> R | None:
+        """After an unknown outcome, look the record up instead of leaving the retry in a loop: when the
+        earlier attempt's record is found, it is this key's result from now on."""
+
+        assert call.recover is not None
+        try:
+            found = await call.recover()
+        except TaskLinkError:
+            return None
+        if found is None:
+            return None
+        result = result_type.model_validate(found.model_dump())
+        warnings = getattr(result, "warnings", None)
+        if isinstance(warnings, list):
+            warnings.append(
+                "An earlier call with this idempotency_key had an unknown outcome; tasklink looked it up at the "
+                "vendor and found this record, so nothing was sent again."
+            )
+        if hasattr(result, "replayed"):
+            result.replayed = True
+        self.ledger.settle_recovered(key, result.model_dump_json())
+        self.record(call, "recovered", target=_target_of(result))
+        return result
+
     async def _claim(self, call: WriteCall, key: str, result_type: type[R]) -> R | None:
         """Claim `key`; return a stored result to replay, or None to go ahead with the write."""
 
@@ -276,6 +302,10 @@ class WriteGate:
             if claim.kind == "unknown" and call.vendor_dedupes:
                 self.ledger.retake(key)
                 return None
+            if claim.kind == "unknown" and call.recover is not None:
+                found = await self._recovered(call, key, result_type)
+                if found is not None:
+                    return found
             if claim.kind != "in_flight" or time.monotonic() >= deadline:
                 refusal = _claim_refusal(call, key, claim.kind, claim.operation, claim.vendor, claim.message)
                 self.refuse(call, refusal)

@@ -308,6 +308,16 @@ class IdempotencyLedger:
                 (result_json, self.clock(), key),
             )
 
+    def settle_recovered(self, key: str, result_json: str) -> None:
+        """An unknown outcome resolved by looking the record up: the key's result from now on."""
+
+        now = self.clock()
+        with self.db.transaction() as db:
+            db.execute(
+                "UPDATE idempotency SET state='done', result=?, message=NULL, updated_at=? WHERE key=?",
+                (result_json, now, key),
+            )
+
     def mark_unknown(self, key: str, message: str) -> None:
         with self.db.transaction() as db:
             db.execute(

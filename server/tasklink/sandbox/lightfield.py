@@ -29,6 +29,9 @@ index, error envelope) and the SDK's soft delete. Behaviour worth knowing:
 - DELETE is a soft delete that returns the record; trashed tasks are hidden from retrieve and
   update (404) and from the default list (`status=trashed` shows them). Deleting a trashed task
   again is a no-op that returns the record.
+- `GET /v1/accounts` and `GET /v1/opportunities` (account.list, opportunity.list; Search) list the
+  seeded accounts and opportunities a task can point at, filtered like tasks by `$name` (TEXT:
+  `equal`, `startsWith`); any other filter is 400 `unknown_field`.
 """
 
 from __future__ import annotations
@@ -72,10 +75,21 @@ MEMBERS: list[Json] = [
     {"id": "mem_dana003", "first": "Dana", "last": "Whitfield", "email": "dana@northwind.example", "role": "Member"},
 ]
 #: related records a task may point at, by object type
+ACCOUNTS: list[Json] = [
+    {"id": "acc_acme001", "name": "Acme Corp", "website": "https://acme.example"},
+    {"id": "acc_globex02", "name": "Globex", "website": "https://globex.example"},
+    {"id": "acc_acmelog3", "name": "Acme Logistics", "website": "https://acme-logistics.example"},
+    {"id": "acc_initech4", "name": "Initech", "website": "https://initech.example"},
+]
+OPPORTUNITIES: list[Json] = [
+    {"id": "opp_acme_renewal", "name": "Acme renewal 2027", "stage": "Negotiation", "account": "acc_acme001"},
+    {"id": "opp_globex_exp05", "name": "Globex expansion", "stage": "Discovery", "account": "acc_globex02"},
+    {"id": "opp_acmelog_pil6", "name": "Acme Logistics pilot", "stage": "Proposal", "account": "acc_acmelog3"},
+]
 RECORDS: dict[str, dict[str, str]] = {
     "member": {m["id"]: f"{m['first']} {m['last']}" for m in MEMBERS},
-    "account": {"acc_acme001": "Acme Corp", "acc_globex02": "Globex"},
-    "opportunity": {"opp_acme_renewal": "Acme renewal 2027"},
+    "account": {a["id"]: a["name"] for a in ACCOUNTS},
+    "opportunity": {o["id"]: o["name"] for o in OPPORTUNITIES},
     "contact": {"con_wile001": "Wile E. Coyote"},
     "note": {},
 }
@@ -162,6 +176,7 @@ def contract_examples() -> dict[str, dict[str, Any]]:
         "update_task": {"title": "Send the revised renewal quote", "status": "in_progress"},
         "reassign_task": {"assignees": [MEMBERS[1]["id"]]},
         "find_people": {"query": MEMBERS[1]["first"]},
+        "find_records": {"kind": "account", "query": "Acme"},
     }
 
 
@@ -465,7 +480,7 @@ class LightfieldSandbox:
     def _check_ids(key: str, value: Any, param: str) -> list[str]:
         if key not in RELATIONSHIP_DEFINITIONS:
             raise bad_request(
-                f"Unknown relationship '{key}' for tasks. Call GET /v1/tasks/definitions for the available keys.",
+                f"Unknown relationship '{key}' for tasks; the task definitions list the available keys.",
                 "unknown_relationship",
                 param,
             )
@@ -738,14 +753,14 @@ def _filter_type(key: str, slugs: dict[str, str], param: str) -> tuple[str, str]
             if known == slug:
                 return "RELATIONSHIP", rel
         raise bad_request(
-            f"Unknown relationship '{key}' for tasks. Relationship filters use the definition slug from "
-            "GET /v1/tasks/definitions ($task-<slug>).",
+            f"Unknown relationship '{key}' for tasks. Relationship filters use the definition slug "
+            "($task-<slug>) that the task definitions give.",
             "unknown_relationship",
             param,
         )
     raise bad_request(
         f"Unknown filter '{key}'. Filter fields by key ($title, $status, $description, $dueAt) and "
-        "relationships by definition slug ($task-<slug>, from GET /v1/tasks/definitions).",
+        "relationships by definition slug ($task-<slug>, as the task definitions give it).",
         "unknown_field",
         param,
     )
@@ -800,6 +815,59 @@ def _matches(task: Json, flt: tuple[str, bool, str, str]) -> bool:
     return hit != negate
 
 
+def _entity(row: Json, object_type: str) -> Json:
+    """An account or opportunity as account.list and opportunity.list answer it."""
+
+    fields: Json = {"$name": {"value": row["name"], "valueType": "TEXT"}}
+    relationships: Json = {}
+    if object_type == "account":
+        fields["$website"] = {"value": row["website"], "valueType": "URL"}
+    else:
+        fields["$stage"] = {"value": row["stage"], "valueType": "SINGLE_SELECT"}
+        relationships["$account"] = {"cardinality": "has_one", "objectType": "account", "values": [row["account"]]}
+    return {
+        "id": row["id"],
+        "createdAt": "2026-01-12T10:00:00.000Z",
+        "updatedAt": None,
+        "httpLink": f"{APP_URL}/{object_type}s/{row['id']}",
+        "fields": fields,
+        "relationships": relationships,
+    }
+
+
+def _name_hit(name: str, op: str, wanted: str) -> bool:
+    # `startsWith` with an empty value matches every record whose name is set (docs: list endpoints)
+    return name == wanted if op == "equal" else bool(name) and name.startswith(wanted)
+
+
+def entity_list(sandbox: LightfieldSandbox, object_type: str, rows: list[Json]) -> Callable[[Request], Any]:
+    """The list route of accounts or opportunities: paging and the `$name` filters (TEXT: equal, startsWith)."""
+
+    async def route(request: Request) -> Response:
+        async def run() -> tuple[int, Json]:
+            offset, limit = _paging(request)
+            found = rows
+            for name, value in request.query_params.multi_items():
+                if name in ("offset", "limit"):
+                    continue
+                match = FILTER_PARAM.match(name)
+                if match is None or match["key"] != "$name":
+                    raise bad_request(f"Unknown filter '{name}' for {object_type}s.", "unknown_field", name)
+                op = match["op"] or "equal"
+                if op not in OPERATORS["TEXT"]:
+                    raise bad_request(
+                        f"Operator '{op}' is not available for $name (TEXT).", "invalid_configuration", name
+                    )
+                wanted, negate = value.lower(), bool(match["neg"])
+                found = [r for r in found if _name_hit(r["name"].lower(), op, wanted) != negate]
+            page = found[offset : offset + limit]
+            return 200, {"object": "list", "data": [_entity(r, object_type) for r in page], "totalCount": len(found)}
+
+        return await sandbox._handle(request, "Search", run)
+
+    return route
+
+
 def create_app(
     db_path: Path | str,
     *,
@@ -814,6 +882,8 @@ def create_app(
         Route("/v1/tasks/{task_id}", sandbox.task, methods=["GET", "POST", "DELETE"]),
         Route("/v1/members", sandbox.members, methods=["GET"]),
         Route("/v1/members/{member_id}", sandbox.member, methods=["GET"]),
+        Route("/v1/accounts", entity_list(sandbox, "account", ACCOUNTS), methods=["GET"]),
+        Route("/v1/opportunities", entity_list(sandbox, "opportunity", OPPORTUNITIES), methods=["GET"]),
         Route("/{rest:path}", sandbox.not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
     ]
     app = sandbox_app("lightfield", sandbox.store, routes)

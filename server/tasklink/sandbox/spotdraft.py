@@ -66,9 +66,11 @@ WORKFLOWS: list[Json] = [
     {"workflow_id": 7, "frozen_id": 700, "title": "Legal Intake", "description": "General legal requests",
      "type": "INTAKE_WORKFLOW", "published": True},
     {"workflow_id": 8, "frozen_id": 800, "title": "Vendor NDA", "description": "Contract workflow",
-     "type": "CONTRACT_WORKFLOW", "published": True},
+     "type": "TEMPLATE_WORKFLOW", "published": True},
     {"workflow_id": 9, "frozen_id": None, "title": "Procurement intake (draft)", "description": None,
      "type": "INTAKE_WORKFLOW", "published": False},
+    {"workflow_id": 11, "frozen_id": 1100, "title": "Litigation hold request",
+     "description": "Preserve documents for a dispute", "type": "INTAKE_WORKFLOW", "published": True},
 ]  # fmt: skip
 WORKSPACE: Json = {
     "id": 1,
@@ -122,6 +124,7 @@ def contract_examples() -> dict[str, dict[str, Any]]:
             "assignees": [{"user_id": str(USERS[2]["id"]), "role": "assigned_to"}],
         },
         "list_intakes": {"limit": 2},
+        "find_records": {"kind": "role", "query": ROLES[1]["name"][:3]},
         "update_intake": {"status": "IN_PROGRESS", "priority": "LOW"},
         "update_intake_assignees": {
             "assignees": [

@@ -4,7 +4,9 @@ Contract (seed-docs/001, NOTES.md section 2): HTTP Basic auth with username `{us
 and the company API token as password, for active Full Access staff only; `GET /api/v1/tasks`
 with every documented filter (aliases `From`/`To`, UTC timestamp ranges), `page`/`per_page`
 paging over a bare JSON array; `GET /api/v1/tasks/{id}`; `POST /api/v1/tasks` with the body
-nested under `"task"`.
+nested under `"task"`; and, from "API Reference - Cases" and "- Subjects" (support.trackops.com
+articles 212338923 and 212338883), `GET /api/v1/cases` and `GET /api/v1/subjects` with their
+documented filters (subjects by `name`, "last, first"), paged the same way.
 
 Trackops publishes no error body format, no create status code and no record shape. This
 simulator's choices, which the adapter reads and the docs state: records are flat task fields
@@ -66,10 +68,15 @@ STAFF: list[Json] = [
      "access": "full", "active": False},
 ]  # fmt: skip
 CASES: list[Json] = [
-    {"id": 245, "case_number": "2024-0245", "name": "Hartley v. Northwind Insurance"},
-    {"id": 246, "case_number": "2024-0246", "name": "Gomez workers' compensation claim"},
-    {"id": 247, "case_number": "2024-0247", "name": "Brightline pre-employment screening"},
-]
+    {"id": 245, "case_number": "2024-0245", "name": "Hartley v. Northwind Insurance",
+     "reference_value_1": "NW-CLM-88213", "client_id": 4, "created_on": "2024-02-27"},
+    {"id": 246, "case_number": "2024-0246", "name": "Gomez workers' compensation claim",
+     "reference_value_1": "WC-2024-1187", "client_id": 4, "created_on": "2024-03-04"},
+    {"id": 247, "case_number": "2024-0247", "name": "Brightline pre-employment screening",
+     "reference_value_1": "BL-HR-0319", "client_id": 7, "created_on": "2024-03-15"},
+    {"id": 248, "case_number": "2024-0248", "name": "Hartley Logistics cargo theft",
+     "reference_value_1": "HL-THEFT-0042", "client_id": 9, "created_on": "2024-03-21"},
+]  # fmt: skip
 CALENDARS: list[Json] = [
     {"id": 1, "name": "Field Work"},
     {"id": 2, "name": "Office"},
@@ -79,6 +86,8 @@ SUBJECTS: list[Json] = [
     {"id": 209, "casefile_id": 245, "first_name": "Marcus", "last_name": "Hale"},
     {"id": 210, "casefile_id": 245, "first_name": "Joan", "last_name": "Hale"},
     {"id": 211, "casefile_id": 246, "first_name": "Rita", "last_name": "Gomez"},
+    {"id": 212, "casefile_id": 247, "first_name": "Owen", "last_name": "Pratt"},
+    {"id": 213, "casefile_id": 248, "first_name": "Victor", "last_name": "Hale"},
 ]
 CASE_SERVICES: list[Json] = [
     {"id": 1, "name": "Surveillance"},
@@ -107,6 +116,7 @@ def contract_examples() -> dict[str, dict[str, Any]]:
         },
         "get_task": {"task_id": str(SEED_TASKS[0]["id"])},
         "list_tasks": {"limit": 2},
+        "find_records": {"kind": "case", "query": "Gomez"},
     }
 
 
@@ -490,10 +500,60 @@ def _check_users(users: Any, errors: _Errors) -> None:
             errors.add("users_list", f"{user!r} is not the ID of an active staff member")
 
 
+def _subject_record(subject: Json) -> Json:
+    """A subject as the subject list answers it: a person's `name` is "last, first" (API Reference - Subjects)."""
+
+    name = f"{subject['last_name']}, {subject['first_name']}"
+    return {**subject, "name": name, "subject_type_id": 1, "is_primary": subject["id"] in (209, 211)}
+
+
+def _listing(request: Request, rows: list[Json], filters: dict[str, str]) -> Response:
+    """A case or subject list: the id filters given (`filters`: parameter -> field), `page`/`per_page`/`dir`
+    and `mode=count`, as the task list pages. Other documented filters are accepted and not applied."""
+
+    q = request.query_params
+    errors = _Errors()
+    page = _positive_int(q.get("page", "1"))
+    per_page = _positive_int(q.get("per_page", str(DEFAULT_PER_PAGE)))
+    for name, value in (("page", page), ("per_page", per_page)):
+        if value is None:
+            errors.add(name, "must be a positive integer")
+    for name, field in filters.items():
+        if name in q:
+            wanted = _positive_int(q[name])
+            if wanted is None:
+                errors.add(name, "must be a positive integer")
+            rows = [r for r in rows if r.get(field) == wanted]
+    if errors or page is None or per_page is None:
+        return _message("Invalid request parameters", 400, errors.fields)
+    rows = sorted(rows, key=lambda r: int(r["id"]), reverse=q.get("dir", "asc").lower() == "desc")
+    if q.get("mode") == "count":
+        return JSONResponse({"record_count": len(rows), "page_count": math.ceil(len(rows) / per_page)})
+    return JSONResponse(rows[(page - 1) * per_page : page * per_page])
+
+
+async def cases(request: Request) -> Response:
+    if (denied := TrackopsSandbox.authenticate(request)) is not None:
+        return denied
+    return _listing(request, [dict(c) for c in CASES], {"id": "id", "client": "client_id"})
+
+
+async def subjects(request: Request) -> Response:
+    if (denied := TrackopsSandbox.authenticate(request)) is not None:
+        return denied
+    rows = [_subject_record(s) for s in SUBJECTS]
+    wanted = request.query_params.get("name", "").strip().lower()
+    if wanted:  # the whole name ("last, first") or one of its parts starts with it
+        rows = [r for r in rows if any(p.startswith(wanted) for p in (r["name"].lower(), *r["name"].lower().split()))]
+    return _listing(request, rows, {"id": "id", "case": "casefile_id", "subject_type": "subject_type_id"})
+
+
 def create_app(db_path: Path | str) -> Any:
     sandbox = TrackopsSandbox(SandboxStore(db_path))
     routes = [
         Route("/api/v1/tasks", sandbox.tasks, methods=["GET", "POST"]),
         Route("/api/v1/tasks/{task_id:int}", sandbox.task, methods=["GET"]),
+        Route("/api/v1/cases", cases, methods=["GET"]),
+        Route("/api/v1/subjects", subjects, methods=["GET"]),
     ]
     return sandbox_app("trackops", sandbox.store, routes)

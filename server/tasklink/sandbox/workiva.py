@@ -24,6 +24,10 @@ Contract: workiva/platform.yaml (2026-01-01: `/oauth2/token`, `/tasks`, `/tasks/
   create example and seed-docs/003 show (the Task schema itself has no `completed`).
 - Approval responses answer in the schema's shape, `created: {dateTime, user: {id}}`.
 - The token endpoint takes a form-urlencoded body only, as its request body is documented.
+- `GET /files` (2026-01-01, scope file:read) lists the workspace's files, paged like tasks; the
+  documents among them are what task locations name (`Year-end review` is the `File` example, whose
+  id the `Task` example's location uses). platform.yaml documents no filterable file property, so
+  `$filter` is not applied.
 """
 
 from __future__ import annotations
@@ -119,6 +123,19 @@ USERS: list[Json] = [
 ]  # fmt: skip
 #: the user the sandbox API client acts as; owner of the tasks it creates
 CLIENT_USER_ID = "V3ZVc2VyFzV3NiQ5NDA2NjIzNxk2njH"
+#: the workspace's files (platform.yaml `File`); a document's id is a task location's `resource`
+FILES: list[Json] = [
+    {"id": "V0ZEYXRhRW50aXR5IkZvbGRlcjoxSkFGOTZGRjiENDk1Qzk4RjQ4OTgzN0M6ODdDNjZENi",
+     "name": "2026 Supporting Documents", "kind": "Folder", "type": "Folder", "container": ""},
+    {"id": "124efa2a142f472ba1ceab34ed18915f", "name": "Year-end review", "kind": "Document", "type": "10-K",
+     "container": ""},
+    {"id": "a8b3adb687644b27fafcb3a9875f0f0d", "name": "Q3 2026 Form 10-Q", "kind": "Document", "type": "10-Q",
+     "container": ""},
+    {"id": "3c7e1f0a9b2d4e6f8a1b2c3d4e5f6a7b", "name": "Q3 2026 balance sheet tie-out", "kind": "Spreadsheet",
+     "type": None, "container": ""},
+    {"id": "9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a", "name": "Year-end board presentation", "kind": "Presentation",
+     "type": None, "container": ""},
+]  # fmt: skip
 
 
 def demo_settings() -> dict[str, str]:
@@ -147,6 +164,7 @@ def contract_examples() -> dict[str, dict[str, Any]]:
         "update_task": {"title": "Tie out the restated Q4 cash flow statement", "description": "Restated figures."},
         "reassign_task": {"assignees": [USERS[2]["id"]]},
         "find_people": {"query": USERS[2]["givenName"]},
+        "find_records": {"kind": "location", "query": "Year-end"},
     }
 
 
@@ -711,6 +729,34 @@ class WorkivaSandbox:
             return error(400, exc.message, target=exc.target)
 
 
+def files_route(sim: WorkivaSandbox) -> Callable[[Request], Any]:
+    """`GET /files` (2026-01-01): every file, in `FilesListResult` pages."""
+
+    async def files(request: Request) -> Response:
+        return await _files(sim, request)
+
+    return files
+
+
+async def _files(sim: WorkivaSandbox, request: Request) -> Response:
+    if (denied := sim.authorize(request, "file:read")) is not None:
+        return denied
+    current = sim.version(request)
+    if isinstance(current, Response):
+        return current
+    if current != GA_VERSION:
+        return error(404)
+    rows = [
+        f | {"created": {"dateTime": "2026-07-01T09:00:00Z"}, "modified": {"dateTime": "2026-10-01T09:00:00Z"},
+             "state": "Active", "template": False}
+        for f in FILES
+    ]  # fmt: skip
+    try:
+        return JSONResponse(_page(request, rows))
+    except Invalid as exc:
+        return error(400, exc.message, target=exc.target)
+
+
 def _seed(store: SandboxStore) -> None:
     now = "2026-10-01T09:00:00Z"
     examples: list[Json] = [
@@ -745,6 +791,7 @@ def create_app(db_path: Path | str, *, token_lifetime: int = DEFAULT_TOKEN_LIFET
         Route("/prototype/platform/tasks", sim.prototype_tasks, methods=["GET", "POST"]),
         Route("/prototype/platform/tasks/{task_id}", sim.prototype_task, methods=["PATCH"]),
         Route("/organizations/{organization_id}/users", sim.users, methods=["GET"]),
+        Route("/files", files_route(sim), methods=["GET"]),
     ]
     app = sandbox_app("workiva", store, routes)
     app.state.workiva = sim

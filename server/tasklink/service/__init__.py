@@ -40,11 +40,12 @@ from ..settings import TaskLinkSettings
 from ..vendors.registry import Vendors
 from .core import Core, OnRead
 from .intakes import Intakes
+from .lookups import FoundRecords, Lookups
 from .people import FoundPeople, People
 from .tasks import Tasks
 from .vendors import VendorCatalogue
 
-__all__ = ["FoundPeople", "TaskLink"]
+__all__ = ["FoundPeople", "FoundRecords", "TaskLink"]
 
 
 class TaskLink:
@@ -54,6 +55,7 @@ class TaskLink:
         self.core = Core(settings, vendors, clock=clock)
         self.people_service = People(self.core)
         self.vendor_catalogue = VendorCatalogue(self.core)
+        self.lookups = Lookups(self.core)
         self.tasks = Tasks(self.core, self.people_service)
         self.intakes = Intakes(self.core, self.people_service, self.vendor_catalogue)
         #: how this process is reached, for the audit log ("stdio" or "http" when serving)
@@ -118,6 +120,11 @@ class TaskLink:
         self, vendor: str, query: str, limit: int = 10, *, on_page: OnRead | None = None
     ) -> FoundPeople:
         return await self.people_service.find(vendor, query, limit, on_page=on_page)
+
+    async def find_records(
+        self, vendor: str, kind: str, query: str | None = None, limit: int = 10, *, on_page: OnRead | None = None
+    ) -> FoundRecords:
+        return await self.lookups.find(vendor, kind, query, limit, on_page=on_page)
 
     def people(self, vendor: str, *, active_only: bool = True) -> PeopleResolver:
         return self.people_service.resolver(vendor, active_only=active_only)

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from ..errors import PossibleDuplicate, TaskLinkError
 from ..manifests import VendorManifest, check_arguments
-from ..models import Due, is_past, parse_due
+from ..models import Due, is_past, parse_due, zone
 from ..policy.capabilities import require_supported
 from ..policy.confirmation import ConfirmTokens
 from ..policy.creates import CreateLocks
@@ -87,12 +87,18 @@ class Core:
         return datetime.fromtimestamp(self.clock(), UTC)
 
     def parse_due(self, value: str | None, field: str = "due") -> Due | None:
-        return parse_due(value, tz=self.settings.timezone, field=field)
+        today = self.now().astimezone(zone(self.settings.timezone)).date()
+        return parse_due(value, tz=self.settings.timezone, field=field, today=today)
 
     def due_warnings(self, due: Due | None) -> list[str]:
-        if due is not None and is_past(due.instant, self.now()):
-            return [f"The due date {due.iso()} is in the past."]
-        return []
+        """How date words were read, and whether the due date has passed."""
+
+        if due is None:
+            return []
+        notes = [reading] if (reading := due.reading()) else []
+        if is_past(due.instant, self.now()):
+            notes.append(f"The due date {due.iso()} is in the past.")
+        return notes
 
     async def checkpoint(
         self,
@@ -128,6 +134,8 @@ class Core:
         arguments: BaseModel | dict[str, Any],
         target: str | None,
         opts: WriteOptions,
+        *,
+        recover: Callable[[], Awaitable[BaseModel | None]] | None = None,
     ) -> WriteCall:
         args = (
             arguments.model_dump(mode="json", exclude_defaults=True) if isinstance(arguments, BaseModel) else arguments
@@ -140,6 +148,7 @@ class Core:
             target=target,
             idempotency_key=opts.idempotency_key,
             vendor_dedupes=runtime is not None and runtime.manifest.idempotency_keys,
+            recover=recover,
         )
 
     async def refusing(self, call: WriteCall, step: Awaitable[Bound]) -> Bound:

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from ..errors import InvalidInput, PossibleDuplicate, TaskLinkError
+from ..errors import InvalidInput, NotFound, PossibleDuplicate, TaskLinkError
 from ..models import (
     CreateIntakeRequest,
     DeleteResult,
@@ -21,7 +21,7 @@ from ..models import (
 from ..policy.gate import NO_OPTIONS, Prepare, Prepared, WriteCall, WriteOptions, WritePreview
 from .core import Bound, Core, OnRead, same_title
 from .people import People
-from .tasks import SKIPPED_DUPLICATE_CHECK
+from .tasks import SKIPPED_DUPLICATE_CHECK, already_gone
 from .vendors import VendorCatalogue
 
 OPEN_INTAKE_STATUSES = ("DRAFT", "PENDING", "IN_PROGRESS", "BLOCKED")
@@ -198,7 +198,10 @@ class Intakes:
         vendor = self.vendors.intake_vendor()
         call = self.core.write_call("delete_intake", vendor, {"intake_id": intake_id}, str(intake_id), NO_OPTIONS)
         bound = await self.core.refusing(call, self._checkpoint("delete_intake"))
-        intake = await bound.adapter.get_intake(intake_id)
+        try:
+            intake = await bound.adapter.get_intake(intake_id)
+        except NotFound as gone:
+            return already_gone(vendor, f"intake {intake_id}", gone)
         return DeleteResult(
             vendor=vendor,
             target=f"intake {intake_id}",
@@ -251,7 +254,10 @@ class Intakes:
         """Delete after confirmation: a valid token from a preview, or an accepted elicitation."""
 
         call, prepare = self._delete(intake_id, confirm_token, elicited, opts)
-        return await self.core.gate.write(call, prepare, DeleteResult)
+        try:
+            return await self.core.gate.write(call, prepare, DeleteResult)
+        except NotFound as gone:
+            return already_gone(self.vendors.intake_vendor(), f"intake {intake_id}", gone)
 
     async def dry_run_delete(self, intake_id: int, opts: WriteOptions = NO_OPTIONS) -> WritePreview:
         call, prepare = self._delete(intake_id, None, False, opts)

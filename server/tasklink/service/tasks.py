@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import PossibleDuplicate, TaskLinkError
-from ..models import CreateTaskRequest, DeleteResult, ListTasksRequest, Task, TaskPage, UpdateTaskRequest
+from ..errors import InvalidInput, NotFound, PossibleDuplicate, TaskLinkError
+from ..models import (
+    CreateTaskRequest,
+    DeleteResult,
+    ListTasksRequest,
+    ResolvedPerson,
+    Task,
+    TaskPage,
+    UpdateTaskRequest,
+)
 from ..policy.gate import NO_OPTIONS, Prepared, WriteCall, WriteOptions, WritePreview
 from .core import Bound, Core, OnRead, same_title
 from .people import People
@@ -28,9 +36,49 @@ class Tasks:
 
     async def list_page(self, req: ListTasksRequest, *, on_page: OnRead | None = None) -> TaskPage:
         bound = await self.core.checkpoint(req.vendor, "list_tasks", on_read=on_page)
+        resolved: list[ResolvedPerson] = []
+        if req.assignee is not None:  # a name or email filters as it assigns: one active match, or an error
+            people = self.people.resolver(req.vendor, active_only=False)
+            assignee = await people.user_id(self._me(bound, req.assignee), "assignee")
+            req, resolved = req.model_copy(update={"assignee": assignee}), people.resolved
         page = await bound.adapter.list_tasks(req)
-        page.warnings.extend(bound.warnings)
+        page.warnings.extend(bound.warnings + self._lag_note(bound, page))
+        page.resolved = resolved
         return page
+
+    @staticmethod
+    def _me(bound: Bound, value: str) -> str:
+        """`me`: the person the vendor's credentials act as, where the configuration says who that is."""
+
+        if value.strip().casefold() not in ("me", "myself", "mine"):
+            return value
+        acting_as = getattr(bound.settings, "user_email", None)
+        if isinstance(acting_as, str) and acting_as:
+            return acting_as
+        raise InvalidInput(
+            f"{bound.title} does not say whom its API credentials belong to, so `me` cannot be resolved",
+            field="assignee",
+            hint="pass the person's name, email or id (find_people looks them up)",
+        )
+
+    def _lag_note(self, bound: Bound, page: TaskPage) -> list[str]:
+        """Where the vendor's list lags its writes, say which tasks created here lately may be missing."""
+
+        lag = bound.manifest.limits.list_lag_seconds
+        if not lag:
+            return []
+        listed = {t.id for t in page.tasks}
+        missing = [
+            w.record_id
+            for w in self.core.creates.recent_by_vendor(bound.vendor, "task", lag)
+            if w.record_id not in listed
+        ]
+        if not missing:
+            return []
+        return [
+            f"{bound.title}'s list lags its writes by up to {lag:g} s: {len(missing)} task(s) created here moments ago "
+            f"may be missing ({', '.join(missing[:5])}); get_task reads each at once."
+        ]
 
     # -- create ---------------------------------------------------------------------------
 
@@ -64,7 +112,20 @@ class Tasks:
             return bound.prepared(plan, finish, notes=notes, warnings=warnings + bound.warnings,
                                   resolved=people.resolved, release=release)  # fmt: skip
 
-        return self.core.write_call("create_task", req.vendor, req, None, opts), prepare
+        async def recover() -> Task | None:
+            return await self._created_earlier(req)
+
+        return self.core.write_call("create_task", req.vendor, req, None, opts, recover=recover), prepare
+
+    async def _created_earlier(self, req: CreateTaskRequest) -> Task | None:
+        """The one recent task with this title, if the vendor can be searched (an earlier attempt's record)."""
+
+        bound = await self.core.checkpoint(req.vendor, "create_task")
+        if not bound.manifest.operation("list_tasks").supported:
+            return None
+        page = await bound.adapter.list_title_matches(ListTasksRequest(vendor=req.vendor, text=req.title, limit=25))
+        same = [t for t in page.tasks if same_title(t.title, req.title) and self.core.recent(t.created_at)]
+        return await bound.adapter.get_task(same[0].id) if len(same) == 1 else None
 
     async def create(self, req: CreateTaskRequest, opts: WriteOptions = NO_OPTIONS) -> Task:
         call, prepare = self._create(req, opts)
@@ -139,7 +200,10 @@ class Tasks:
 
         call = self.core.write_call("delete_task", vendor, {"task_id": task_id}, task_id, NO_OPTIONS)
         bound = await self.core.refusing(call, self.core.checkpoint(vendor, "delete_task", task_id=task_id))
-        task = await bound.adapter.get_task(task_id)
+        try:
+            task = await bound.adapter.get_task(task_id)
+        except NotFound as gone:
+            return already_gone(vendor, f"task {task_id}", gone)
         return DeleteResult(
             vendor=vendor,
             target=f"task {task_id}",
@@ -195,11 +259,26 @@ class Tasks:
         """Delete after confirmation: a valid token from a preview, or an accepted elicitation."""
 
         call, prepare = self._delete(vendor, task_id, confirm_token, elicited, opts)
-        return await self.core.gate.write(call, prepare, DeleteResult)
+        try:
+            return await self.core.gate.write(call, prepare, DeleteResult)
+        except NotFound as gone:
+            return already_gone(vendor, f"task {task_id}", gone)
 
     async def dry_run_delete(self, vendor: str, task_id: str, opts: WriteOptions = NO_OPTIONS) -> WritePreview:
         call, prepare = self._delete(vendor, task_id, None, False, opts)
         return await self.core.gate.describe(call, prepare)
+
+
+def already_gone(vendor: str, target: str, found: NotFound) -> DeleteResult:
+    """A delete of something no longer there: done already (deletes are idempotent), nothing sent."""
+
+    return DeleteResult(
+        vendor=vendor,
+        target=target,
+        deleted=False,
+        already_deleted=True,
+        message=f"Nothing left to delete: {found.message.rstrip('.')}. Nothing was sent.",
+    )
 
 
 def same_create(req: CreateTaskRequest) -> str:

@@ -13,11 +13,12 @@ import hmac
 import json
 import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Self, TypeVar
 from urllib.parse import quote
 
 import httpx2
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ..errors import InvalidInput, NotImplementedOperation
@@ -97,6 +98,7 @@ OPERATION_METHODS: dict[str, str] = {
     "reassign_task": "plan_update_task",
     "delete_task": "plan_delete_task",
     "find_people": "find_people",
+    "find_records": "find_records",
     "create_intake": "plan_create_intake",
     "get_intake": "get_intake",
     "list_intakes": "list_intakes",
@@ -104,6 +106,23 @@ OPERATION_METHODS: dict[str, str] = {
     "update_intake_assignees": "plan_set_intake_participants",
     "delete_intake": "plan_delete_intake",
 }
+
+
+class FoundRecord(BaseModel):
+    """A match of find_records."""
+
+    id: str
+    name: str
+    kind: str
+    detail: str | None = None
+
+
+@dataclass
+class RecordMatches:
+    """What an adapter's `find_records` read: the matches, and what the caller should know about the search."""
+
+    records: list[FoundRecord]
+    warnings: list[str] = field(default_factory=list)
 
 
 class VendorAdapter(Generic[S]):
@@ -205,6 +224,12 @@ class VendorAdapter(Generic[S]):
     async def find_people(self, query: str, limit: int) -> list[Person]:
         raise self._unimplemented("find_people")
 
+    async def find_records(self, kind: str, query: str, limit: int) -> RecordMatches:
+        """Records of `kind` (one the manifest's `find_records` kinds support) whose name starts with `query`
+        (any record when it is empty), at most `limit`."""
+
+        raise self._unimplemented("find_records")
+
     async def plan_create_intake(self, req: CreateIntakeRequest) -> WritePlan[Intake]:
         raise self._unimplemented("create_intake")
 
@@ -295,6 +320,19 @@ def path_segment(value: str, shape: IdShape | None, *, field: str, vendor_title:
     if text in ("", ".", "..") or (shape is not None and not shape.matches(text)):
         raise InvalidInput(f"{value!r} is not a {vendor_title} id", field=field, allowed=allowed)
     return quote(text, safe="")
+
+
+def name_matches(query: str, *names: str | None) -> bool:
+    """Whether any of `names`, or any word in one, starts with `query` (ignoring case); an empty query matches."""
+
+    wanted = query.strip().casefold()
+    if not wanted:
+        return True
+    for name in names:
+        text = (name or "").casefold()
+        if text.startswith(wanted) or any(word.startswith(wanted) for word in text.replace(",", " ").split()):
+            return True
+    return False
 
 
 def reject_unknown_vendor_fields(vendor_fields: dict[str, Any], allowed: tuple[str, ...], title: str) -> None:

@@ -14,6 +14,11 @@ operator of every filter tasklink builds comes from the field's value type in `G
 between organisations, so the assignee filter's slug comes from there too. The definitions are read
 once per adapter and again once when Lightfield answers `unknown_relationship`. Every answer is read
 through a model of its documented schema (`read_as`): undocumented fields are never read.
+
+`find_records` filters account.list and opportunity.list by `$name[startsWith]` (`$name` is a text
+field, and "`$field` query parameters" filter every list: lightfield-openapi-original.yml, docs
+list-endpoints), and reads relationship keys from the task definitions. A write refused for an
+unknown relationship or a missing related record says how to look the right one up.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ from ..models import (
     utc_iso,
 )
 from ._http import ErrorDetail, VendorRequest, WritePlan, error_object
-from .base import VendorAdapter, VendorSettings
+from .base import FoundRecord, RecordMatches, VendorAdapter, VendorSettings, name_matches
 from .responses import VendorRecord, read_as
 
 API_VERSION = "2026-03-01"
@@ -46,6 +51,10 @@ DEFAULT_BASE_URL = "https://api.lightfield.app"
 TASKS = "/v1/tasks"
 DEFINITIONS = "/v1/tasks/definitions"
 MEMBERS = "/v1/members"
+#: find_records: the list of each kind of record it looks up by name
+RECORD_LISTS = {"account": "/v1/accounts", "opportunity": "/v1/opportunities"}
+#: a relationship's key in vendor_fields -> the find_records kind whose ids it takes
+RELATED_KINDS = {"$account": "account", "$opportunity": "opportunity"}
 #: how many member pages find_people reads (the member list has no documented name filter)
 MEMBER_PAGES_MAX = 8
 
@@ -230,6 +239,20 @@ class Member(VendorRecord):
 class MemberList(VendorRecord):
     object: str
     data: list[Member]
+    total_count: int = Field(alias="totalCount")
+
+
+class EntityRecord(VendorRecord):
+    """An account or an opportunity, as account.list and opportunity.list answer each row."""
+
+    id: str
+    fields: Fields
+    relationships: dict[str, Related] = Field(default_factory=dict)
+
+
+class EntityList(VendorRecord):
+    object: str
+    data: list[EntityRecord]
     total_count: int = Field(alias="totalCount")
 
 
@@ -527,7 +550,7 @@ class LightfieldAdapter(VendorAdapter[LightfieldSettings]):
             # The list index lags writes: read the record back by id, never from a list.
             return await self.get_task(record.id)
 
-        return WritePlan(self.build_create_task(req), read)
+        return WritePlan(self.build_create_task(req), read, explain=_relationship_error)
 
     async def get_task(self, task_id: str) -> Task:
         request = VendorRequest("GET", self._task_path(task_id), action=f"get task {task_id}")
@@ -636,7 +659,7 @@ class LightfieldAdapter(VendorAdapter[LightfieldSettings]):
         def explain(exc: TaskLinkError) -> TaskLinkError:
             if isinstance(exc, NotFound):
                 return NotFound(f"Lightfield task {req.task_id} does not exist or is in the trash", field="task_id")
-            return exc
+            return _relationship_error(exc)
 
         return WritePlan(self.build_update_task(req), read, explain=explain)
 
@@ -674,6 +697,29 @@ class LightfieldAdapter(VendorAdapter[LightfieldSettings]):
                 break
         return found[:limit]
 
+    async def find_records(self, kind: str, query: str, limit: int) -> RecordMatches:
+        """Accounts or opportunities whose `$name` starts with `query`, or the task relationship keys."""
+
+        if kind == "relationship":
+            definitions = await self.task_definitions()
+            return RecordMatches(_relationship_records(definitions, query)[:limit])
+        if kind not in RECORD_LISTS:
+            raise self._unimplemented(f"find_records(kind={kind!r})")
+        found: list[FoundRecord] = []
+        while len(found) < limit:
+            size = min(self.page_max, limit - len(found))
+            params = [("offset", str(len(found))), ("limit", str(size))]
+            if query:
+                params.append(("$name[startsWith]", query))
+            request = VendorRequest("GET", RECORD_LISTS[kind], params=params, action=f"find {kind}s", category="search")
+            page = read_as(
+                EntityList, await self.http.send_json(request), vendor_title="Lightfield", action=request.action
+            )
+            found.extend(_entity_record(kind, row) for row in page.data)
+            if len(page.data) < size:
+                break
+        return RecordMatches(found)
+
     # -- mapping -------------------------------------------------------------------------
 
     def _task(self, record: TaskRecord) -> Task:
@@ -698,6 +744,61 @@ class LightfieldAdapter(VendorAdapter[LightfieldSettings]):
             url=record.http_link,
             created_at=record.created_at,
         )
+
+
+def _entity_record(kind: str, row: EntityRecord) -> FoundRecord:
+    details = []
+    if kind == "opportunity":
+        stage = cell_text(row.fields.get("$stage"))
+        account = row.relationships.get("$account")
+        details = [
+            f"stage {stage}" if stage else None,
+            f"account {account.values[0]}" if account and account.values else None,
+        ]
+    else:
+        details = [cell_text(row.fields.get("$website"))]
+    name = cell_text(row.fields.get("$name")) or row.id
+    return FoundRecord(id=row.id, name=name, kind=kind, detail="; ".join(d for d in details if d) or None)
+
+
+def _relationship_records(definitions: TaskDefinitions, query: str) -> list[FoundRecord]:
+    """The relationships a write may set through vendor_fields (not $assignedTo, which `assignees` sets)."""
+
+    return [
+        FoundRecord(
+            id=key,
+            name=definition.label,
+            kind="relationship",
+            detail=f"{definition.object_type} ({definition.cardinality.lower()})"
+            + (f"; list_tasks filter ${definitions.object_type}-{definition.slug}" if definition.slug else ""),
+        )
+        for key, definition in definitions.relationship_definitions.items()
+        if (key in VENDOR_RELATIONSHIPS or not key.startswith("$"))
+        and name_matches(query, definition.label, key.lstrip("$"))
+    ]
+
+
+def _relationship_error(exc: TaskLinkError) -> TaskLinkError:
+    """A write Lightfield refused for an unknown relationship key or a related record that does not exist,
+    said with the lookup that finds the right one (never the vendor's own advice to call its API)."""
+
+    if not isinstance(exc, VendorRejected) or exc.code not in ("unknown_relationship", "relationship_entity_missing"):
+        return exc
+    key = (exc.field or "").removeprefix("vendor_fields.")
+    if exc.code == "unknown_relationship":
+        return VendorRejected(
+            f"Lightfield tasks have no relationship {key or 'by that key'} (unknown_relationship)",
+            status=exc.status,
+            code=exc.code,
+            field=exc.field,
+            hint="find the relationship keys with find_records(vendor='lightfield', kind='relationship')",
+        )
+    kind = RELATED_KINDS.get(key)
+    if kind is None:
+        hint = "check the id in Lightfield" if exc.field != "assignees" else "find members with find_people"
+    else:
+        hint = f"find {kind} ids with find_records(vendor='lightfield', kind='{kind}')"
+    return VendorRejected(exc.message, status=exc.status, code=exc.code, field=exc.field, hint=hint)
 
 
 def _person(member: Member) -> Person:

@@ -7,7 +7,11 @@ Wire facts: regional hosts `https://api.{in,us,eu,me}.spotdraft.com`; `client-id
 Every answer is read through a model of its documented response schema (below), so a field the
 schema does not name is never read: legal intakes from `LegalIntakePublicDetailResponse` and
 `LegalIntakePublicListResponse`, a created task from `UserTaskPublicResponse`, people from
-`PublicUserWithRolesMinimalListResponse`.
+`PublicUserWithRolesMinimalListResponse`, roles from `ExternalUserActiveRolesResponseList`.
+
+`find_records`: roles (teams) are the workspace's active roles. SpotDraft publishes no workflow list
+(only an analytics SQL endpoint that must be enabled per workspace and does not tell intake workflows
+from contract ones), so intake workflows are read from the `frozen_workflow` of the newest intakes.
 """
 
 from __future__ import annotations
@@ -40,7 +44,14 @@ from ..models import (
 )
 from ..settings import TaskLinkSettings
 from ._http import ErrorDetail, VendorRequest, WritePlan, error_object
-from .base import VendorAdapter, VendorSettings, reject_unknown_vendor_fields
+from .base import (
+    FoundRecord,
+    RecordMatches,
+    VendorAdapter,
+    VendorSettings,
+    name_matches,
+    reject_unknown_vendor_fields,
+)
 from .responses import VendorRecord, read_as
 
 Region = Literal["in", "us", "eu", "me"]
@@ -49,6 +60,9 @@ TITLE = "SpotDraft"
 INTAKES = "/api/v1/public/legal_intake/"
 USER_TASKS = "/api/v2.1/public/user_tasks/"
 USERS = "/api/v2.1/public/auth/users/"
+ROLES = "/api/v2.1/public/auth/roles/"
+#: find_records reads at most this many pages of intakes, newest first, for the workflows they use
+WORKFLOW_PAGES_MAX = 5
 TASK_VENDOR_FIELDS = ("reminders", "contract_id", "due_date_key_pointer_id")
 #: documented defaults of an INTAKE_TASK created without them (UserTaskCreateRequest)
 INTAKE_TASK_DEFAULTS = {"intake_task_status": "PENDING", "priority": "MEDIUM"}
@@ -115,6 +129,10 @@ class SDFrozenWorkflow(VendorRecord):
     """`FrozenWorkflowPublicResponse`."""
 
     workflow_id: int
+    title: str | None = None
+    description: str | None = None
+    #: `WorkflowType`: TEMPLATE_WORKFLOW, UPLOAD_WORKFLOW or INTAKE_WORKFLOW (read as text)
+    type: str | None = None
 
 
 class SDIntakeListItem(VendorRecord):
@@ -127,6 +145,7 @@ class SDIntakeListItem(VendorRecord):
     due_date: str | None = None
     reference_id: str | None = None
     created_at: str
+    frozen_workflow: SDFrozenWorkflow | None = None
 
 
 class SDIntake(SDIntakeListItem):
@@ -137,7 +156,6 @@ class SDIntake(SDIntakeListItem):
     public_id: str
     modified_at: str
     created_by: SDOrgUser | None = None
-    frozen_workflow: SDFrozenWorkflow | None = None
     assignees: list[SDIntakeAssignee] | None = None
     collaborators: list[SDIntakeAssignee] | None = None
     tasks: list[SDIntakeTask] | None = None
@@ -211,6 +229,20 @@ class SDUserList(VendorRecord):
     """`PublicUserWithRolesMinimalListResponse`."""
 
     results: list[SDUser]
+
+
+class SDRole(VendorRecord):
+    """An `active_roles` row of `ExternalUserActiveRolesResponseList`."""
+
+    id: int
+    name: str
+    description: str | None = None
+
+
+class SDRoles(VendorRecord):
+    """`ExternalUserActiveRolesResponseList`."""
+
+    active_roles: list[SDRole]
 
 
 class SDPublicError(VendorRecord):
@@ -561,6 +593,22 @@ class SpotDraftAdapter(VendorAdapter[SpotDraftSettings]):
             created_at=answer.created,
         )
 
+    # -- lookups -------------------------------------------------------------------------
+
+    async def find_records(self, kind: str, query: str, limit: int) -> RecordMatches:
+        if kind == "workflow":
+            return await _intake_workflows(self, query, limit)
+        if kind != "role":
+            raise self._unimplemented(f"find_records(kind={kind!r})")
+        data = await self.http.send_json(VendorRequest("GET", ROLES, action="find roles"))
+        roles = read_as(SDRoles, data, vendor_title=TITLE, action="find roles").active_roles
+        found = [
+            FoundRecord(id=str(r.id), name=r.name, kind="role", detail=r.description or None)
+            for r in roles
+            if name_matches(query, r.name)
+        ]
+        return RecordMatches(found[:limit])
+
     # -- people --------------------------------------------------------------------------
 
     async def find_people(self, query: str, limit: int) -> list[Person]:
@@ -572,6 +620,37 @@ class SpotDraftAdapter(VendorAdapter[SpotDraftSettings]):
             Person(id=str(u.id), name=u.full_name, email=u.email, title=u.designation, active=u.is_active)
             for u in found.results
         ]
+
+
+async def _intake_workflows(adapter: SpotDraftAdapter, query: str, limit: int) -> RecordMatches:
+    """The intake workflows the newest intakes use (distinct, by title prefix): SpotDraft lists no workflows."""
+
+    page_size = adapter.manifest.limits.require("list_intakes_max_limit")
+    found: dict[int, FoundRecord] = {}
+    for page in range(1, WORKFLOW_PAGES_MAX + 1):
+        params = [("page", str(page)), ("limit", str(page_size)), ("sort", "-created_at")]
+        data = await adapter.http.send_json(VendorRequest("GET", INTAKES, params=params, action="find workflows"))
+        listed = read_as(SDIntakeList, data, vendor_title=TITLE, action="find workflows")
+        for item in listed.intakes:
+            flow = item.frozen_workflow
+            if flow is None or flow.type != "INTAKE_WORKFLOW" or flow.workflow_id in found:
+                continue
+            if name_matches(query, flow.title):
+                name = flow.title or f"Workflow {flow.workflow_id}"
+                found[flow.workflow_id] = FoundRecord(
+                    id=str(flow.workflow_id), name=name, kind="workflow", detail=flow.description or None
+                )
+        if len(found) >= limit or not listed.has_next:
+            break
+    warnings = []
+    if not found:
+        warnings.append(
+            "SpotDraft's API lists no workflows: only intake workflows that an intake already uses can be found"
+        )
+        if adapter.settings.intake_workflow_id:
+            default = adapter.settings.intake_workflow_id
+            warnings.append(f"create_intake without workflow_id uses workflow {default} (SPOTDRAFT_INTAKE_WORKFLOW_ID)")
+    return RecordMatches(list(found.values())[:limit], warnings)
 
 
 def _read_error(model: type[E], body: dict[str, Any]) -> E | None:

@@ -7,6 +7,12 @@ the company API token as password; `GET /tasks` filters by query parameters and 
 task nested under `"task"`. Timestamps are UTC. Records may nest related models under
 capitalised keys (CakePHP style), so reads accept both flat and `{"Task": {...}}` shapes.
 
+`find_records` reads the case list (`GET /cases`, "API Reference - Cases", support.trackops.com
+article 212338923: filters by ids and dates, none by name, so the newest cases are matched here) and
+the subject list (`GET /subjects?name=`, "API Reference - Subjects", article 212338883). Neither
+reference publishes a record shape; the fields read are the ones the simulator answers with.
+No reference lists calendars.
+
 Every answer is read through the models below (`read_as`): the fields seed-docs/001 names for a
 task (its create parameters, the timestamps its list filters range over), the address object, and
 the related models the official PHP client reads. Nothing else in an answer can reach a result.
@@ -34,12 +40,23 @@ from ..errors import InvalidInput, VendorUnavailable, field_errors_text
 from ..manifests import load_manifests
 from ..models import CreateTaskRequest, ListTasksRequest, Task, TaskPage
 from ._http import ErrorDetail, VendorRequest, WritePlan, error_object
-from .base import VendorAdapter, VendorSettings, reject_unknown_vendor_fields
+from .base import (
+    FoundRecord,
+    RecordMatches,
+    VendorAdapter,
+    VendorSettings,
+    name_matches,
+    reject_unknown_vendor_fields,
+)
 from .responses import VendorRecord, read_as
 
 VENDOR = "trackops"
 API_PREFIX = "/api/v1"
 TASKS = "/tasks"
+CASES = "/cases"
+SUBJECTS = "/subjects"
+#: find_records reads at most this many pages of cases, newest first (the case list has no name filter)
+CASE_PAGES_MAX = 5
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 CREATE_VENDOR_FIELDS = ("casefile_id", "calendar_id", "subject_id", "case_service_id", "alert_at", "address")
@@ -178,6 +195,55 @@ class TrackopsTaskRecord(VendorRecord):
         return [str(u) for u in self.users_list]
 
 
+def _flatten(data: Any, name: str) -> Any:
+    """`{"<Name>": {...}, ...}` (CakePHP style) -> one flat record (the record's own fields win)."""
+
+    if isinstance(data, dict) and isinstance(data.get(name), dict):
+        return {**{k: v for k, v in data.items() if k != name}, **data[name]}
+    return data
+
+
+class TrackopsCase(VendorRecord):
+    """A case from the case list: its id and what a person knows it by (number, name, first reference)."""
+
+    id: int
+    case_number: str | None = None
+    name: str | None = None
+    #: "Value of the 1st reference on the case (e.g. a claim number)" (API Reference - Cases)
+    reference_value_1: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flat(cls, data: Any) -> Any:
+        return _flatten(data, "Casefile")
+
+    def record(self) -> FoundRecord:
+        details = [f"case number {self.case_number}" if self.case_number and self.name else None]
+        details.append(f"reference {self.reference_value_1}" if self.reference_value_1 else None)
+        name = self.name or self.case_number or f"Case {self.id}"
+        return FoundRecord(id=str(self.id), name=name, kind="case", detail="; ".join(d for d in details if d) or None)
+
+
+class TrackopsSubject(VendorRecord):
+    """A subject from the subject list; `name` is "last, first" for a person (API Reference - Subjects)."""
+
+    id: int
+    casefile_id: int | None = None
+    name: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flat(cls, data: Any) -> Any:
+        return _flatten(data, "Subject")
+
+    def record(self) -> FoundRecord:
+        name = self.name or ", ".join(p for p in (self.last_name, self.first_name) if p) or f"Subject {self.id}"
+        detail = f"case {self.casefile_id}" if self.casefile_id is not None else None
+        return FoundRecord(id=str(self.id), name=name, kind="subject", detail=detail)
+
+
 class TrackopsErrorBody(VendorRecord):
     """An error answer (no format is published): `{"message", "errors": {field: [messages] | {sub: [...]}}}`."""
 
@@ -270,8 +336,9 @@ class TrackopsAdapter(VendorAdapter[TrackopsSettings]):
             raise InvalidInput(
                 "Trackops requires " + ", ".join(f"`{m}`" for m in missing) + " to create a task",
                 field=missing[0],
-                hint="required: title, due (sent as due_on), vendor_fields.casefile_id (the case) and "
-                "vendor_fields.calendar_id (the calendar)",
+                hint="required: title, due (sent as due_on), vendor_fields.casefile_id (the case: "
+                "find_records(vendor='trackops', kind='case')) and vendor_fields.calendar_id (the calendar: "
+                "list_tasks(vendor='trackops', vendor_filters={'case': <case id>}) shows links.calendar_id)",
             )
         assert req.due is not None
         task: dict[str, Any] = {
@@ -357,6 +424,43 @@ class TrackopsAdapter(VendorAdapter[TrackopsSettings]):
             ],
             next_cursor=self.cursors.encode({"page": page + 1, "q": query}) if more else None,
         )
+
+    # -- lookups -------------------------------------------------------------------------
+
+    async def find_records(self, kind: str, query: str, limit: int) -> RecordMatches:
+        if kind == "subject":
+            return await self._find_subjects(query, limit)
+        if kind != "case":
+            raise self._unimplemented(f"find_records(kind={kind!r})")
+        page_size = self.manifest.limits.require("list_tasks_max_limit")  # the largest page tasklink asks for
+        found: list[FoundRecord] = []
+        for page in range(1, CASE_PAGES_MAX + 1):
+            params = [("page", str(page)), ("per_page", str(page_size)), ("dir", "desc")]
+            rows = await self.http.send_json(VendorRequest("GET", CASES, params=params, action="find cases"))
+            if not isinstance(rows, list):
+                raise VendorUnavailable("Trackops answered the case list with something other than a JSON array")
+            for row in rows:
+                case = read_as(TrackopsCase, row, vendor_title="Trackops", action="find cases")
+                if name_matches(query, case.name, case.case_number, case.reference_value_1):
+                    found.append(case.record())
+            if len(found) >= limit or len(rows) < page_size:
+                return RecordMatches(found[:limit])
+        searched = CASE_PAGES_MAX * page_size
+        return RecordMatches(
+            found,
+            [f"Only the newest {searched} cases were searched (Trackops has no case name filter); an older case is "
+             "found by its id in Trackops"],
+        )  # fmt: skip
+
+    async def _find_subjects(self, query: str, limit: int) -> RecordMatches:
+        params = [("page", "1"), ("per_page", str(limit))]
+        if query:
+            params.append(("name", query))  # Trackops' own filter: "Name of the subject (last, first ...)"
+        rows = await self.http.send_json(VendorRequest("GET", SUBJECTS, params=params, action="find subjects"))
+        if not isinstance(rows, list):
+            raise VendorUnavailable("Trackops answered the subject list with something other than a JSON array")
+        subjects = [read_as(TrackopsSubject, r, vendor_title="Trackops", action="find subjects") for r in rows]
+        return RecordMatches([s.record() for s in subjects])
 
     def trackops_status(self, value: str) -> str:
         """A normalized status or a Trackops value, as Trackops spells it."""

@@ -16,6 +16,10 @@ so nothing an answer carries beyond them can reach a result. Where the spec's ex
 schemas disagree, both spellings are read: `dueAt`/`dueDate`, an approval response's
 `created.user_id` (examples) or `created.user.id` (schema), and `completed`, which only the
 examples (2026-01-01 create, and seed-docs/003) show.
+
+`find_records` finds task locations: a location's `resource` is a file id (platform.yaml's `Task`
+example and its `File` example share 124efa2a142f472ba1ceab34ed18915f). `GET /files` (2026-01-01,
+scope file:read) documents no filterable property, so files are matched by name here, page by page.
 """
 
 from __future__ import annotations
@@ -51,7 +55,14 @@ from ..models import (
 )
 from ..settings import TaskLinkSettings
 from ._http import ErrorDetail, VendorRequest, WritePlan, error_object, parse_retry_after
-from .base import VendorAdapter, VendorSettings, reject_unknown_vendor_fields
+from .base import (
+    FoundRecord,
+    RecordMatches,
+    VendorAdapter,
+    VendorSettings,
+    name_matches,
+    reject_unknown_vendor_fields,
+)
 from .responses import VendorRecord, read_as
 
 GA_VERSION = "2026-01-01"
@@ -68,6 +79,10 @@ PATCH_FIELDS = ("title", "description", "due", "assignees", "vendor_fields.appro
                 "vendor_fields.location", "vendor_fields.owner")  # fmt: skip
 #: find_people reads at most this many pages of organization users
 USER_PAGES = 5
+FILES = "/files"
+#: find_records reads at most this many pages of files (1,000 each); a location is one of these kinds
+FILE_PAGES = 3
+LOCATION_KINDS = ("Document", "Spreadsheet", "Presentation")
 
 #: vendor error targets -> the tool argument the model controls
 TARGET_NAMES = {
@@ -199,6 +214,23 @@ class WorkivaOrganizationUsers(VendorRecord):
     """`OrganizationUsersListResult`: `{data (required), @nextLink|null}`."""
 
     data: list[WorkivaOrganizationUser]
+    next_link: str | None = Field(None, alias="@nextLink")
+
+
+class WorkivaFile(VendorRecord):
+    """`File`: what a location's `resource` names."""
+
+    id: str | None = None
+    name: str | None = None
+    kind: str | None = None
+    type: str | None = None
+    state: str | None = None
+
+
+class WorkivaFiles(VendorRecord):
+    """`FilesListResult`: `{data, @nextLink?}`."""
+
+    data: list[WorkivaFile]
     next_link: str | None = Field(None, alias="@nextLink")
 
 
@@ -778,6 +810,26 @@ class WorkivaAdapter(VendorAdapter[WorkivaSettings]):
             params = _next_query(page.next_link)
         return found[:limit]
 
+    async def find_records(self, kind: str, query: str, limit: int) -> RecordMatches:
+        """Task locations: documents, spreadsheets and presentations whose name starts with `query`."""
+
+        if kind != "location":
+            raise self._unimplemented(f"find_records(kind={kind!r})")
+        params: list[tuple[str, str]] = [("$maxpagesize", str(self.manifest.limits.require("list_max_page_size")))]
+        found: list[FoundRecord] = []
+        for _ in range(FILE_PAGES):
+            request = VendorRequest(
+                "GET", FILES, params=params, headers={"X-Version": TOKEN_AND_USERS_VERSION}, action="find locations"
+            )
+            page = read_as(
+                WorkivaFiles, await self.http.send_json(request), vendor_title="Workiva", action=request.action
+            )
+            found.extend(_location_record(f) for f in page.data if _is_location(f) and name_matches(query, f.name))
+            if len(found) >= limit or not page.next_link:
+                return RecordMatches(found[:limit])
+            params = _next_query(page.next_link)
+        return RecordMatches(found, [f"Only the first {FILE_PAGES} pages of files were searched; narrow the query"])
+
     # -- reading ---------------------------------------------------------------------------
 
     def _task(self, data: WorkivaTask, *, full: bool = True) -> Task:
@@ -821,6 +873,15 @@ class WorkivaAdapter(VendorAdapter[WorkivaSettings]):
             created_at=data.created.dateTime if data.created is not None else None,
             vendor_fields=vendor_fields,
         )
+
+
+def _is_location(file: WorkivaFile) -> bool:
+    return bool(file.id) and file.kind in LOCATION_KINDS and file.state in (None, "Active")
+
+
+def _location_record(file: WorkivaFile) -> FoundRecord:
+    detail = " ".join(p for p in (file.kind, f"({file.type})" if file.type else None) if p) or None
+    return FoundRecord(id=str(file.id), name=file.name or str(file.id), kind="location", detail=detail)
 
 
 def _user_matches(user: WorkivaOrganizationUser, wanted: str) -> bool:

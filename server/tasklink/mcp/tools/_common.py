@@ -38,7 +38,7 @@ IdempotencyKeyArg = Annotated[
     str | None,
     Field(min_length=1, max_length=255, description="Same key = same result, no second write."),
 ]
-Due = Annotated[str | None, Field(description="YYYY-MM-DD (17:00 local) or ISO datetime with offset.")]
+Due = Annotated[str | None, Field(description="YYYY-MM-DD, ISO with offset, or words: friday, in 3 days.")]
 Text = Annotated[str | None, Field(max_length=20000, description="Details (plain text).")]
 DryRunArg = Annotated[bool, Field(description="Show the request; send nothing.")]
 AllowDuplicateArg = Annotated[bool, Field(description="Create even if a same-titled open item exists.")]
@@ -276,13 +276,15 @@ async def ask_or_fallback(
     confirm: bool,
     confirm_token: str | None,
     dry_run: bool,
-    describe: Callable[[], Awaitable[str]],
+    describe: Callable[[], Awaitable[str | None]],
 ) -> Approval | NoElicitation | Elicit[Approval]:
-    if dry_run or (confirm and confirm_token):
+    """Ask the user when the client can be asked; `describe` answers None when there is nothing to ask
+    (the record is gone already), and the call then goes on to answer that."""
+
+    if dry_run or (confirm and confirm_token) or not can_elicit(ctx):
         return NoElicitation()
-    if can_elicit(ctx):
-        return Elicit(await describe(), Approval)
-    return NoElicitation()
+    question = await describe()
+    return NoElicitation() if question is None else Elicit(question, Approval)
 
 
 async def confirmed_delete(

@@ -166,9 +166,10 @@ async def update_intake_assignees(
 async def _ask_delete_intake(
     ctx: Context[Any, Any], intake_id: int, confirm: bool, confirm_token: str | None, dry_run: bool
 ) -> Approval | NoElicitation | Elicit[Approval]:
-    async def describe() -> str:
+    async def describe() -> str | None:
         preview = await service(ctx).preview_delete_intake(intake_id)
-        assert preview.preview is not None
+        if preview.preview is None:
+            return None
         return (
             f"Delete SpotDraft intake {intake_id}, titled {quoted(preview.preview['title'])} "
             f"({quoted(preview.preview.get('reference_id'))})? SpotDraft has no restore."

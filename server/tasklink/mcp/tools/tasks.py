@@ -174,11 +174,13 @@ async def update_task(
 async def _ask_delete_task(
     ctx: Context[Any, Any], vendor: str, task_id: str, confirm: bool, confirm_token: str | None, dry_run: bool
 ) -> Approval | NoElicitation | Elicit[Approval]:
-    async def describe() -> str:
+    async def describe() -> str | None:
         tl = service(ctx)
         preview = await tl.preview_delete_task(vendor, task_id)
+        if preview.preview is None:
+            return None
         title = tl.vendors.runtime(vendor).manifest.title
-        return f"Delete {title} task {task_id}, titled {quoted((preview.preview or {}).get('title'))}?"
+        return f"Delete {title} task {task_id}, titled {quoted(preview.preview.get('title'))}?"
 
     return await ask_or_fallback(ctx, confirm, confirm_token, dry_run, describe)
 
