@@ -196,7 +196,8 @@ async def test_429_with_retry_after_is_retried_with_the_same_key(
     assert posts[0].headers["idempotency-key"] == posts[1].headers["idempotency-key"]
     assert sandbox.task_count() == 1
     assert task["title"] == FOLLOW_UP["title"]
-    # The create waited out Retry-After (stamina's test mode skips the actual sleep); the read-back did not wait.
+    # The create waited out Retry-After (stamina's test mode skips the actual sleep); no read (the duplicate
+    # check's list) waited.
     assert [waits for what, waits in waits_by_request if what == "POST /v1/tasks"] == [[1.0]]
     assert all(waits == [] for what, waits in waits_by_request if what.startswith("GET"))
 

@@ -53,7 +53,8 @@ ENV_DESCRIPTIONS = {
 
 
 async def tool_definitions() -> dict[str, dict[str, Any]]:
-    """Every tool as a client sees it in `tools/list`, from a server with every tool enabled."""
+    """Every tool as a client sees it in `tools/list`, from a server with every tool enabled and every tool
+    built (not read back from the files this writes)."""
 
     from mcp import Client
 
@@ -64,7 +65,7 @@ async def tool_definitions() -> dict[str, dict[str, Any]]:
         settings = TaskLinkSettings(
             data_dir=Path(data), sandbox=True, read_only=False, tools=[], exclude_tools=[], vendors=[]
         )
-        async with Client(build_server(settings)) as client:
+        async with Client(build_server(settings, checked_in=False)) as client:
             tools = (await client.list_tools()).tools
     out = {}
     for tool in tools:

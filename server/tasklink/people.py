@@ -10,14 +10,20 @@ not look like an id of that vendor (`[people] id_pattern` in its manifest) is lo
   listing the candidates; nothing is written.
 
 Resolution is a vendor read, so it also happens in a dry run (the dry run's verdict says so); a
-vendor that cannot list people (Trackops) refuses names with the reason.
+vendor that cannot list people (Trackops) refuses names with the reason. The distinct names of
+one write are looked up at the same time, and each vendor's answers are reused for a short while
+(`DirectoryCache`), so the real call after its dry run does not look the same people up again.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
-from .errors import InvalidInput, UnresolvedPerson
+import anyio
+
+from .errors import InvalidInput, NotFound, UnresolvedPerson, VendorRejected
 from .manifests import VendorManifest
 from .models import AssigneeRef, IntakeAssigneeInput, Person, ResolvedPerson
 
@@ -25,8 +31,54 @@ from .models import AssigneeRef, IntakeAssigneeInput, Person, ResolvedPerson
 LOOKUP_LIMIT = 10
 #: how many candidates an error lists
 SHOWN = 8
+#: how many lookups of one write run at the same time
+LOOKUPS_AT_ONCE = 4
+#: how long a vendor's find_people answer is reused (seconds). A directory rarely changes within a minute;
+#: an empty answer is never kept (someone just added is found at once), and a write the vendor refuses
+#: for its assignees drops that vendor's answers (`DirectoryCache.forget`).
+PEOPLE_TTL_SECONDS = 60.0
 
 Lookup = Callable[[str], Awaitable[list[Person]]]
+
+
+@dataclass(frozen=True)
+class _Kept:
+    people: tuple[Person, ...]
+    until: float
+
+
+class DirectoryCache:
+    """Recent find_people answers per vendor and query, for PEOPLE_TTL_SECONDS."""
+
+    def __init__(self, ttl: float = PEOPLE_TTL_SECONDS, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self.clock = clock
+        self._kept: dict[tuple[str, str, int], _Kept] = {}
+
+    @staticmethod
+    def _key(vendor: str, query: str, limit: int) -> tuple[str, str, int]:
+        return vendor, " ".join(query.casefold().split()), limit
+
+    def get(self, vendor: str, query: str, limit: int) -> list[Person] | None:
+        kept = self._kept.get(self._key(vendor, query, limit))
+        if kept is None or kept.until <= self.clock():
+            return None
+        return [p.model_copy() for p in kept.people]
+
+    def put(self, vendor: str, query: str, limit: int, people: list[Person]) -> None:
+        now = self.clock()
+        self._kept = {k: v for k, v in self._kept.items() if v.until > now}  # nothing outlives its TTL
+        if people:
+            self._kept[self._key(vendor, query, limit)] = _Kept(tuple(p.model_copy() for p in people), now + self.ttl)
+
+    def forget(self, vendor: str) -> None:
+        self._kept = {k: v for k, v in self._kept.items() if k[0] != vendor}
+
+
+def refused_assignee(exc: BaseException) -> bool:
+    """The vendor refused a write for one of its assignees (an unknown or deactivated person)."""
+
+    return isinstance(exc, VendorRejected | NotFound) and (exc.field or "").startswith("assignees")
 
 
 def looks_like_id(manifest: VendorManifest, value: str) -> bool:
@@ -55,15 +107,49 @@ class PeopleResolver:
     async def user_id(self, value: str, field: str) -> str:
         """The id to send for `value` (unchanged when it already is an id)."""
 
-        if looks_like_id(self.manifest, value):
-            return value
-        given = value.strip()
-        key = given.casefold()
-        if key not in self._cache:
-            self._cache[key] = await self._resolve(given, field)
-            person = self._cache[key]
-            self.resolved.append(ResolvedPerson(given=given, id=person.id, name=person.name, email=person.email))
-        return self._cache[key].id
+        return (await self.user_ids([(value, field)]))[0]
+
+    async def user_ids(self, wanted: Sequence[tuple[str, str]]) -> list[str]:
+        """The ids to send for several (value, field) pairs. Every distinct name or email is looked up at the
+        same time (at most LOOKUPS_AT_ONCE at once); a failure is the first one in argument order."""
+
+        pending: dict[str, tuple[str, str]] = {}
+        for value, field in wanted:
+            if not looks_like_id(self.manifest, value):
+                given = value.strip()
+                if given.casefold() not in self._cache:
+                    pending.setdefault(given.casefold(), (given, field))
+        outcomes: dict[str, Person | Exception] = {}
+        limiter = anyio.CapacityLimiter(LOOKUPS_AT_ONCE)
+
+        async def resolve(key: str, given: str, field: str) -> None:
+            async with limiter:
+                try:
+                    outcomes[key] = await self._resolve(given, field)
+                except Exception as exc:  # raised below, in argument order
+                    outcomes[key] = exc
+
+        if len(pending) == 1:
+            await resolve(next(iter(pending)), *next(iter(pending.values())))
+        elif pending:
+            async with anyio.create_task_group() as group:
+                for key, (given, field) in pending.items():
+                    group.start_soon(resolve, key, given, field)
+        ids: list[str] = []
+        for value, _ in wanted:
+            if looks_like_id(self.manifest, value):
+                ids.append(value)
+                continue
+            given = value.strip()
+            key = given.casefold()
+            if key not in self._cache:
+                outcome = outcomes[key]
+                if isinstance(outcome, Exception):
+                    raise outcome
+                self._cache[key] = outcome
+                self.resolved.append(ResolvedPerson(given=given, id=outcome.id, name=outcome.name, email=outcome.email))
+            ids.append(self._cache[key].id)
+        return ids
 
     async def _resolve(self, given: str, field: str) -> Person:
         title = self.manifest.title
@@ -110,28 +196,23 @@ class PeopleResolver:
         )
 
     async def refs(self, refs: Sequence[AssigneeRef], field: str = "assignees") -> list[AssigneeRef]:
-        out = []
-        for n, ref in enumerate(refs):
-            if ref.user_id is not None:
-                ref = ref.model_copy(update={"user_id": await self.user_id(ref.user_id, f"{field}[{n}]")})
-            out.append(ref)
-        return out
+        given = [(ref.user_id, f"{field}[{n}]") for n, ref in enumerate(refs) if ref.user_id is not None]
+        ids = iter(await self.user_ids(given))
+        return [ref if ref.user_id is None else ref.model_copy(update={"user_id": next(ids)}) for ref in refs]
 
     async def participants(
         self, rows: Sequence[IntakeAssigneeInput], field: str = "assignees"
     ) -> list[IntakeAssigneeInput]:
-        return [
-            row.model_copy(update={"user_id": await self.user_id(row.user_id, f"{field}[{n}].user_id")})
-            for n, row in enumerate(rows)
-        ]
+        ids = await self.user_ids([(row.user_id, f"{field}[{n}].user_id") for n, row in enumerate(rows)])
+        return [row.model_copy(update={"user_id": user_id}) for row, user_id in zip(rows, ids, strict=True)]
 
     def note(self) -> str:
-        """For a dry run's verdict: what was looked up (a read that went out)."""
+        """For a dry run's verdict: who was looked up (a read, reused for PEOPLE_TTL_SECONDS)."""
 
         if not self.resolved:
             return ""
         names = ", ".join(f"{r.given!r} → {r.id}" + (f" ({r.name})" if r.name else "") for r in self.resolved)
-        return f"assignees resolved with a find_people read (the only request sent): {names}"
+        return f"assignees resolved with a find_people read (reused for {PEOPLE_TTL_SECONDS:g} s): {names}"
 
 
 def _exactly(person: Person, given: str) -> bool:

@@ -41,7 +41,12 @@ class TaskLinkSettings(BaseSettings):
     retry_attempts: int = Field(4, ge=1, le=10, description="Tries per retryable vendor request.")
     retry_after_cap: float = Field(60.0, ge=0, description="Longest Retry-After tasklink waits out.")
     call_deadline: float = Field(90.0, gt=0, description="Upper bound on retrying one request, seconds.")
-    idempotency_ttl_hours: float = Field(24.0, gt=0, description="How long an idempotency key is remembered.")
+    idempotency_ttl_hours: float = Field(
+        24.0, gt=0, description="How long an idempotency key (and its stored result) is kept; then it is deleted."
+    )
+    audit_retention_days: float = Field(
+        90.0, gt=0, description="Audit rows older than this are deleted, a few hundred at a time as writes come."
+    )
     duplicate_check: bool = Field(True, description="Look for a same-titled open item before creating one.")
     duplicate_window_days: int = Field(30, ge=1, description="How far back the duplicate check looks.")
     audit_full: bool = Field(False, description="Also store full tool arguments in the audit log.")

@@ -1,8 +1,11 @@
 // Closed-loop load: C handshake-era clients (one MCP session each) call one tool for D seconds.
-// Usage: node load.mjs PORT TOOL ARGS_JSON C D   → one JSON line: calls/s, p50/p99 ms, errors.
+// Usage: node load.mjs PORT TOOL ARGS_JSON C D   → one JSON line: calls/s, p50/p99 ms, errors, SSE answers.
+// "{n}" in ARGS_JSON becomes "<client>-<call>" in every call (unique titles for create_task).
 const [port, tool, argsJson, C, D] = process.argv.slice(2);
 const url = `http://127.0.0.1:${port}/mcp`;
-const args = JSON.parse(argsJson);
+const templated = argsJson.includes("{n}");
+const fixedArgs = JSON.parse(argsJson);
+let sse = 0;
 const base = { "content-type": "application/json", accept: "application/json, text/event-stream" };
 
 async function post(body, headers) {
@@ -13,12 +16,12 @@ async function post(body, headers) {
     for (const line of text.split("\n")) {
       if (line.startsWith("data: ") && line.length > 6) {
         const m = JSON.parse(line.slice(6));
-        if (m.id === body.id) return [r, m];
+        if (m.id === body.id) return [r, m, true];
       }
     }
     throw new Error("no response in the event stream");
   }
-  return [r, JSON.parse(text)];
+  return [r, JSON.parse(text), false];
 }
 
 async function client(k, deadline, lat) {
@@ -30,9 +33,11 @@ async function client(k, deadline, lat) {
   await post({ jsonrpc: "2.0", method: "notifications/initialized" }, hdr);
   while (performance.now() < deadline) {
     const i = id++;
+    const args = templated ? JSON.parse(argsJson.replaceAll("{n}", `${k}-${i}`)) : fixedArgs;
     const t = performance.now();
     try {
-      const [, m] = await post({ jsonrpc: "2.0", id: i, method: "tools/call", params: { name: tool, arguments: args } }, hdr);
+      const [, m, streamed] = await post({ jsonrpc: "2.0", id: i, method: "tools/call", params: { name: tool, arguments: args } }, hdr);
+      if (streamed) sse++;
       if (!m?.result || m.result.isError) errors++;
     } catch { errors++; }
     lat.push(performance.now() - t);
@@ -48,4 +53,5 @@ const errs = (await Promise.all(Array.from({ length: Number(C) }, (_, k) => clie
 const wall = (performance.now() - t0) / 1000;
 lat.sort((a, b) => a - b);
 const p = (q) => lat[Math.round((q / 100) * (lat.length - 1))];
-console.log(JSON.stringify({ calls: lat.length, calls_per_s: lat.length / wall, p50_ms: p(50), p99_ms: p(99), errors: errs }));
+console.log(JSON.stringify({ calls: lat.length, calls_per_s: lat.length / wall, p50_ms: p(50), p99_ms: p(99), errors: errs,
+  sse_answers: sse }));

@@ -1,10 +1,15 @@
-"""tasklink against the MCP SDK's own floor, measured interleaved in one run.
+"""tasklink against a naive peer and the MCP SDK's own floor, measured interleaved in one run.
 
-    .venv/bin/python -m tests.benchmarks [--quick] [--only cold,stdio,http,load,walk,tokens] [--json FILE]
+    .venv/bin/python -m tests.benchmarks [--quick] [--only cold,stdio,http,load,trips,walk,tokens]
+        [--before DIR] [--profile FILE] [--json FILE]
 
-Prints one table: each figure for tasklink, the same figure for the floor (a one-tool `MCPServer`,
-plus a direct httpx2 GET to the same upstream where tasklink makes one), and the ratio or
-difference. These machines are shared and noisy: only the ratios mean much, and only within a run.
+Prints one table: each figure for tasklink, the same figure for the naive peer (`peer_server.py`:
+the same 14 tool names with pydantic models, one direct httpx2 call each to the same loopback stub,
+no guardrails) and for the floor (a one-tool `MCPServer`, plus a direct httpx2 GET to the same
+upstream where tasklink makes one), and the ratios. `--before DIR` adds an earlier checkout of
+tasklink (e.g. `git archive <rev> | tar -x -C DIR`), run from DIR/server in the same environment and
+interleaved with the others, so a change is measured before and after in one run. These machines are
+shared and noisy: only the ratios mean much, and only within a run.
 """
 
 from __future__ import annotations
@@ -30,12 +35,16 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 PYTHON = sys.executable
-TASKLINK = str(Path(PYTHON).with_name("tasklink"))
 NODE = ROOT / "tests" / "clients" / "node_modules" / ".bin" / "node"
 VENDOR_PREFIXES = ("TASKLINK_", "SPOTDRAFT_", "TRACKOPS_", "LIGHTFIELD_", "WORKIVA_")
 PROTOCOL = "2025-11-25"
 UNPACED = 1_000_000
-SECTIONS = ("cold", "stdio", "http", "load", "walk", "tokens")
+SECTIONS = ("cold", "stdio", "http", "load", "trips", "retention", "walk", "tokens")
+#: what a model waits per sequential vendor request in the modelled wait (a typical SaaS API round trip)
+ROUND_TRIP_MS = 200
+CREATE_ARGS = {"vendor": "lightfield", "title": "Benchmark task {n}", "assignees": ["mem_sam0001"], "due": "2026-06-01"}
+#: the targets, as (figure, bound): cold ratio to the floor, stdio p50 over the peer (ms), load ratios to the peer
+TARGETS = {"cold": 1.10, "stdio_vs_peer_ms": 0.15, "load_get": 0.95, "load_create": 0.9}
 
 
 # -- small helpers -----------------------------------------------------------------------
@@ -204,13 +213,14 @@ class HttpPeer:
         return check(msg)
 
 
-# -- the environment of one run ----------------------------------------------------------
+# -- the servers of one run ----------------------------------------------------------------
 
 
 @dataclass
 class Bench:
     quick: bool
     work: Path
+    before: Path | None = None
     profile: Path | None = None
     stub_port: int = 0
     stub: subprocess.Popen[bytes] | None = None
@@ -219,6 +229,33 @@ class Bench:
     @property
     def stub_url(self) -> str:
         return f"http://127.0.0.1:{self.stub_port}"
+
+    @property
+    def servers(self) -> list[str]:
+        """Who is measured: tasklink, the earlier checkout (with --before), the naive peer, the floor."""
+
+        return ["tasklink", *(["before"] if self.before else []), "peer", "floor"]
+
+    def argv(self, who: str, port: int | None = None) -> list[str]:
+        """How `who` is started: stdio, or Streamable HTTP on `port` (SSE answers and sessions by default)."""
+
+        from .stub import API_KEY
+
+        if who in ("tasklink", "before"):
+            return [PYTHON, "-m", "tasklink", "serve", *(["--http", "--port", str(port)] if port else [])]
+        http = ["--http", str(port)] if port else []
+        if who == "peer":
+            return [PYTHON, str(HERE / "peer_server.py"), self.stub_url, API_KEY, *http]
+        return [PYTHON, str(HERE / "floor_server.py"), *http]
+
+    def env(self, who: str, tag: str, *, upstream: bool = True) -> dict[str, str]:
+        if who not in ("tasklink", "before"):
+            return clean_env()
+        env = self.tasklink_env(f"{who}-{tag}") if upstream else clean_env(TASKLINK_DATA_DIR=str(self.work / who))
+        if who == "before":
+            assert self.before is not None
+            env["PYTHONPATH"] = str(self.before / "server")
+        return env
 
     def tasklink_env(self, name: str, **extra: str) -> dict[str, str]:
         from .stub import API_KEY
@@ -231,6 +268,13 @@ class Bench:
             # limiter's queue, not tasklink. The bucket is still consulted on every request.
             TASKLINK_RATE_LIMITS=json.dumps({"lightfield": UNPACED}),
             **extra,
+        )
+
+    def read_call(self, who: str) -> tuple[str, dict[str, Any]]:
+        from .stub import TASK_ID
+
+        return (
+            ("add", {"a": 1, "b": 2}) if who == "floor" else ("get_task", {"vendor": "lightfield", "task_id": TASK_ID})
         )
 
     @contextlib.contextmanager
@@ -257,178 +301,182 @@ class Bench:
         conn.close()
         return stats
 
-    def get_task_args(self) -> dict[str, Any]:
-        from .stub import TASK_ID
 
-        return {"vendor": "lightfield", "task_id": TASK_ID}
+def rotated(items: list[str], k: int) -> list[str]:
+    """`items` starting at position k (so each one goes first, second, ... in turn)."""
 
-
-def launch_argv(*args: str) -> list[str]:
-    return [TASKLINK, "serve", *args]
+    k %= len(items)
+    return items[k:] + items[:k]
 
 
-def floor_argv(*args: str) -> list[str]:
-    return [PYTHON, str(HERE / "floor_server.py"), *args]
+def ratio(a: float, b: float) -> float:
+    return a / b if b else float("nan")
 
 
 # -- 1. cold start ---------------------------------------------------------------------------
 
 
+def spawn_once(b: Bench, who: str) -> tuple[float, float]:
+    """Milliseconds from spawn to the `initialize` answer, and to the first `tools/list` answer."""
+
+    t0 = time.perf_counter()
+    peer = StdioPeer(b.argv(who), b.env(who, "cold", upstream=False))
+    try:
+        peer.send(initialize(0))
+        reply = peer.recv(0)
+        ready = (time.perf_counter() - t0) * 1000
+        assert "result" in reply, reply
+        # and until the client knows the tools: what a desktop client waits for before the first turn
+        peer.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        peer.send({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}})
+        assert "result" in peer.recv(1)
+        return ready, (time.perf_counter() - t0) * 1000
+    finally:
+        peer.close()
+
+
 def cold_start(b: Bench) -> None:
-    spawns = 10 if b.quick else 15
-    timings: dict[str, list[float]] = {"tasklink": [], "floor": []}
-    listed: dict[str, list[float]] = {"tasklink": [], "floor": []}
-    argv = {"tasklink": [TASKLINK, "serve"], "floor": floor_argv()}
-    env = {"tasklink": clean_env(TASKLINK_DATA_DIR=str(b.work / "cold")), "floor": clean_env()}
-    for k in range(spawns):
-        order = ("tasklink", "floor") if k % 2 == 0 else ("floor", "tasklink")
-        for who in order:
-            t0 = time.perf_counter()
-            peer = StdioPeer(argv[who], env[who])
-            peer.send(initialize(0))
-            reply = peer.recv(0)
-            timings[who].append((time.perf_counter() - t0) * 1000)
-            assert "result" in reply, reply
-            # and until the client knows the tools: what a desktop client waits for before the first turn
-            peer.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
-            peer.send({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}})
-            assert "result" in peer.recv(1)
-            listed[who].append((time.perf_counter() - t0) * 1000)
-            peer.close()
-    tl, fl = statistics.median(timings["tasklink"]), statistics.median(timings["floor"])
-    b.results["cold"] = {
-        "spawns": spawns,
-        "tasklink_ms": tl,
-        "floor_ms": fl,
-        "ratio": tl / fl,
-        "tasklink_min_ms": min(timings["tasklink"]),
-        "floor_min_ms": min(timings["floor"]),
-        "tasklink_listed_ms": statistics.median(listed["tasklink"]),
-        "floor_listed_ms": statistics.median(listed["floor"]),
-        "listed_ratio": statistics.median(listed["tasklink"]) / statistics.median(listed["floor"]),
-    }
+    rounds, spawns = (1, 10) if b.quick else (3, 10)
+    per_round: list[dict[str, dict[str, float]]] = []
+    for _ in range(rounds):
+        ready: dict[str, list[float]] = {who: [] for who in b.servers}
+        listed: dict[str, list[float]] = {who: [] for who in b.servers}
+        for k in range(spawns):
+            for who in rotated(b.servers, k):
+                r, lst = spawn_once(b, who)
+                ready[who].append(r)
+                listed[who].append(lst)
+        per_round.append(
+            {
+                who: {
+                    "ms": statistics.median(ready[who]),
+                    "min_ms": min(ready[who]),
+                    "listed_ms": statistics.median(listed[who]),
+                }
+                for who in b.servers
+            }
+        )
+    out: dict[str, Any] = {"rounds": rounds, "spawns": spawns, "per_round": per_round}
+    for who in b.servers:
+        out[who] = {key: statistics.median(r[who][key] for r in per_round) for key in ("ms", "min_ms", "listed_ms")}
+    for who in ("tasklink", "before"):
+        if who in b.servers:
+            out[f"{who}_vs_floor"] = [ratio(r[who]["ms"], r["floor"]["ms"]) for r in per_round]
+            out[f"{who}_vs_peer"] = [ratio(r[who]["ms"], r["peer"]["ms"]) for r in per_round]
+    b.results["cold"] = out
 
 
 # -- 2. call latency -------------------------------------------------------------------------
 
 
-def latency(b: Bench, transport: str) -> None:
-    import httpx2
+def start_http(b: Bench, who: str, tag: str) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    proc = subprocess.Popen(b.argv(who, port), env=b.env(who, tag), cwd=ROOT, stderr=subprocess.DEVNULL)
+    return proc, port
 
-    calls, warm = 500, 50
-    args = b.get_task_args()
+
+def latency(b: Bench, transport: str) -> None:
+    calls, warm = (300, 30) if b.quick else (500, 50)
+    peers: dict[str, Any] = {}
     procs: list[subprocess.Popen[bytes]] = []
     b.stub_stats(reset=True)
-    if transport == "stdio":
-        tl_peer: Any = StdioPeer(launch_argv(), b.tasklink_env(f"lat-{transport}"))
-        fl_peer: Any = StdioPeer(floor_argv(), clean_env())
-        procs = [tl_peer.proc, fl_peer.proc]
-    else:
-        tl_port, fl_port = free_port(), free_port()
-        tl_proc = subprocess.Popen(
-            launch_argv("--http", "--port", str(tl_port)),
-            env=b.tasklink_env(f"lat-{transport}"),
-            cwd=ROOT,
-            stderr=subprocess.DEVNULL,
-        )
-        fl_proc = subprocess.Popen(
-            floor_argv("--http", str(fl_port)), env=clean_env(), cwd=ROOT, stderr=subprocess.DEVNULL
-        )
-        procs = [tl_proc, fl_proc]
-        wait_for_port(tl_port, tl_proc)
-        wait_for_port(fl_port, fl_proc)
-        tl_peer, fl_peer = HttpPeer(tl_port), HttpPeer(fl_port)
     try:
-        tl_peer.handshake()
-        fl_peer.handshake()
-        direct = httpx2.Client(base_url=b.stub_url, headers={"Authorization": f"Bearer {_stub_key()}"})
-        path = f"/v1/tasks/{args['task_id']}"
-        for i in range(warm):
-            tl_peer.call("get_task", args)
-            fl_peer.call("add", {"a": i, "b": 1})
-            direct.get(path).raise_for_status()
-        series: dict[str, list[float]] = {"tasklink": [], "floor": [], "direct": []}
-        for i in range(calls):
-            t0 = time.perf_counter()
-            result = tl_peer.call("get_task", args)
-            t1 = time.perf_counter()
-            fl_peer.call("add", {"a": i, "b": 1})
-            t2 = time.perf_counter()
-            direct.get(path).raise_for_status()
-            t3 = time.perf_counter()
-            series["tasklink"].append((t1 - t0) * 1000)
-            series["floor"].append((t2 - t1) * 1000)
-            series["direct"].append((t3 - t2) * 1000)
-        assert result["structuredContent"]["id"] == args["task_id"]
-        response_bytes = len(json.dumps(result, separators=(",", ":")))
-        for _ in range(1000 - warm - calls):  # 1,000 tool calls in all, for the connection count
-            tl_peer.call("get_task", args)
-        direct.close()
+        for who in b.servers:
+            if transport == "stdio":
+                peers[who] = StdioPeer(b.argv(who), b.env(who, f"lat-{transport}"))
+                procs.append(peers[who].proc)
+            else:
+                proc, port = start_http(b, who, f"lat-{transport}")
+                procs.append(proc)
+                wait_for_port(port, proc)
+                peers[who] = HttpPeer(port)
+            peers[who].handshake()
+        series = latency_series(b, peers, calls, warm)
+        result = series.pop("result")
     finally:
-        for peer in (tl_peer, fl_peer):
+        for peer in peers.values():
             if isinstance(peer, StdioPeer):
                 peer.close()
         for proc in procs:
             stop(proc)
     stats = b.stub_stats()
-    out: dict[str, Any] = {"response_bytes": response_bytes}
+    out: dict[str, Any] = {"response_bytes": len(json.dumps(result, separators=(",", ":")))}
     for q in (50, 99):
-        tl, fl, di = (pct(series[k], q) for k in ("tasklink", "floor", "direct"))
-        out[f"p{q}"] = {"tasklink": tl, "floor": fl, "direct": di, "overhead": tl - (fl + di)}
-    # the overhead distribution itself, pairing each call with its neighbours in time
-    paired = [t - (f + d) for t, f, d in zip(series["tasklink"], series["floor"], series["direct"], strict=True)]
-    out["overhead_median_paired"] = statistics.median(paired)
+        at = {who: pct(values, q) for who, values in series.items()}
+        at["vs_floor"] = at["tasklink"] - (at["floor"] + at["direct"])
+        at["vs_peer"] = at["tasklink"] - at["peer"]
+        if "before" in at:
+            at["before_vs_peer"] = at["before"] - at["peer"]
+        out[f"p{q}"] = at
+    # the difference itself, pairing each call with its neighbours in time
+    out["vs_peer_paired_median"] = statistics.median(
+        t - p for t, p in zip(series["tasklink"], series["peer"], strict=True)
+    )
+    tasklinks = len([w for w in b.servers if w in ("tasklink", "before")])
     out["upstream"] = {
-        "tool_calls": 1000,
+        "servers": tasklinks,
+        "tool_calls": tasklinks * (calls + warm),
         "connections": stats["connections"].get("tasklink", 0),
         "requests": stats["requests"].get("tasklink", 0),
     }
     b.results[transport] = out
 
 
-def _stub_key() -> str:
-    from .stub import API_KEY
+def latency_series(b: Bench, peers: dict[str, Any], calls: int, warm: int) -> dict[str, Any]:
+    """Each round: one call to every server (in turn first) and one direct GET; milliseconds each."""
 
-    return API_KEY
+    import httpx2
+
+    from .stub import API_KEY, TASK_ID
+
+    direct = httpx2.Client(base_url=b.stub_url, headers={"Authorization": f"Bearer {API_KEY}", "User-Agent": "direct"})
+    series: dict[str, Any] = {who: [] for who in [*b.servers, "direct"]}
+    try:
+        for i in range(warm + calls):
+            for who in rotated([*b.servers, "direct"], i):
+                t0 = time.perf_counter()
+                if who == "direct":
+                    direct.get(f"/v1/tasks/{TASK_ID}").raise_for_status()
+                else:
+                    tool, args = b.read_call(who)
+                    result = peers[who].call(tool, args)
+                    if who == "tasklink":
+                        assert result["structuredContent"]["id"] == TASK_ID
+                        series["result"] = result
+                if i >= warm:
+                    series[who].append((time.perf_counter() - t0) * 1000)
+    finally:
+        direct.close()
+    return series
 
 
 # -- 3. throughput ---------------------------------------------------------------------------
 
 
-def load_once(b: Bench, who: str, clients: int, seconds: float, profile: Path | None = None) -> dict[str, Any]:
-    port = free_port()
-    if who == "tasklink":
-        argv, env = launch_argv("--http", "--port", str(port)), b.tasklink_env(f"load-{port}")
-        if profile is not None:  # the same server under pyinstrument (the `bench` extra); a text report on exit
-            argv = [PYTHON, "-m", "pyinstrument", "-r", "text", "-o", str(profile), "-m", "tasklink", *argv[1:]]
-        tool, args = "get_task", b.get_task_args()
-    else:
-        argv, env = floor_argv("--http", str(port)), clean_env()
-        tool, args = "add", {"a": 1, "b": 2}
-    proc = subprocess.Popen(argv, env=env, cwd=ROOT, stderr=subprocess.DEVNULL)
+def load_once(b: Bench, who: str, tool: str, seconds: float, profile: Path | None = None) -> dict[str, Any]:
+    clients, port = 16, free_port()
+    argv = b.argv(who, port)
+    if profile is not None:  # the same server under pyinstrument (the `bench` extra); a text report on exit
+        argv = [PYTHON, "-m", "pyinstrument", "-r", "text", "-o", str(profile), *argv[1:]]
+    proc = subprocess.Popen(argv, env=b.env(who, f"load-{port}"), cwd=ROOT, stderr=subprocess.DEVNULL)
+    args = CREATE_ARGS if tool == "create_task" else b.read_call(who)[1]
     try:
         wait_for_port(port, proc)
-        if who == "tasklink":
-            b.stub_stats(reset=True)
-        cpu0 = proc_cpu_ms(proc.pid)
         assert b.stub is not None
-        stub0 = proc_cpu_ms(b.stub.pid)
+        cpu0, stub0 = proc_cpu_ms(proc.pid), proc_cpu_ms(b.stub.pid)
         out = subprocess.run(
             [str(NODE), str(HERE / "load.mjs"), str(port), tool, json.dumps(args), str(clients), str(seconds)],
             capture_output=True,
             timeout=seconds + 60,
             check=True,
         )
-        cpu1 = proc_cpu_ms(proc.pid)
-        stub1 = proc_cpu_ms(b.stub.pid)
+        cpu1, stub1 = proc_cpu_ms(proc.pid), proc_cpu_ms(b.stub.pid)
         result: dict[str, Any] = json.loads(out.stdout.decode().strip().splitlines()[-1])
-        result["cpu_ms_per_call"] = (cpu1 - cpu0) / max(result["calls"], 1)
+        calls = max(result["calls"], 1)
+        result["cpu_ms_per_call"] = (cpu1 - cpu0) / calls
         # the stub shares the two cores: what the upstream itself cost per call (zero for the floor)
-        result["stub_cpu_ms_per_call"] = (stub1 - stub0) / max(result["calls"], 1)
+        result["stub_cpu_ms_per_call"] = (stub1 - stub0) / calls
         result["peak_rss_mib"] = proc_peak_rss_mib(proc.pid)
-        if who == "tasklink":
-            stats = b.stub_stats()
-            result["upstream_connections"] = stats["connections"].get("tasklink", 0)
         return result
     finally:
         if profile is not None and proc.poll() is None:
@@ -438,33 +486,99 @@ def load_once(b: Bench, who: str, clients: int, seconds: float, profile: Path | 
         stop(proc)
 
 
+LOAD_KEYS = ("calls_per_s", "p50_ms", "p99_ms", "cpu_ms_per_call", "stub_cpu_ms_per_call", "peak_rss_mib")
+
+
 def throughput(b: Bench) -> None:
     if not NODE.exists():
         b.results["load"] = {"skipped": f"{NODE} not found (run scripts/test once to install the Node clients)"}
         return
-    runs, seconds, clients = (1, 5.0, 16) if b.quick else (3, 10.0, 16)
-    per: dict[str, list[dict[str, Any]]] = {"tasklink": [], "floor": []}
+    runs, seconds = (1, 5.0) if b.quick else (3, 10.0)
+    configs = [f"{who}:{tool}" for tool in ("get_task", "create_task") for who in b.servers if who != "floor"]
+    configs.append("floor:add")
+    per: dict[str, list[dict[str, Any]]] = {c: [] for c in configs}
     for k in range(runs):
-        for who in ("tasklink", "floor") if k % 2 == 0 else ("floor", "tasklink"):
-            per[who].append(load_once(b, who, clients, seconds))
-    out: dict[str, Any] = {"runs": runs, "seconds": seconds, "clients": clients}
-    for who, rs in per.items():
-        out[who] = {
-            key: statistics.median(r[key] for r in rs)
-            for key in ("calls_per_s", "p50_ms", "p99_ms", "cpu_ms_per_call", "stub_cpu_ms_per_call", "peak_rss_mib")
-        }
-        out[who]["errors"] = sum(r["errors"] for r in rs)
-        out[who]["all_calls_per_s"] = [round(r["calls_per_s"]) for r in rs]
-        if who == "tasklink":
-            out[who]["upstream_connections"] = max(r["upstream_connections"] for r in rs)
-    out["ratio"] = out["tasklink"]["calls_per_s"] / out["floor"]["calls_per_s"]
-    if b.profile is not None:  # one more tasklink run, profiled; not counted (profiling slows it down)
-        load_once(b, "tasklink", clients, seconds, profile=b.profile)
-        out["profile"] = str(b.profile)
+        for config in rotated(configs, k * 3):
+            who, tool = config.split(":")
+            per[config].append(load_once(b, who, tool, seconds))
+    out: dict[str, Any] = {"runs": runs, "seconds": seconds, "clients": 16}
+    for config, rs in per.items():
+        out[config] = {key: statistics.median(r[key] for r in rs) for key in LOAD_KEYS}
+        out[config]["errors"] = sum(r["errors"] for r in rs)
+        out[config]["sse_answers"] = sum(r.get("sse_answers", 0) for r in rs)
+        out[config]["all_calls_per_s"] = [round(r["calls_per_s"]) for r in rs]
+    for tool in ("get_task", "create_task"):
+        for who in ("tasklink", "before"):
+            if f"{who}:{tool}" in out:
+                mine, peer = per[f"{who}:{tool}"], per[f"peer:{tool}"]
+                out[f"{who}:{tool}"]["vs_peer"] = ratio(
+                    out[f"{who}:{tool}"]["calls_per_s"], out[f"peer:{tool}"]["calls_per_s"]
+                )
+                out[f"{who}:{tool}"]["vs_peer_runs"] = [
+                    ratio(m["calls_per_s"], p["calls_per_s"]) for m, p in zip(mine, peer, strict=True)
+                ]
+    out["tasklink:get_task"]["vs_floor"] = ratio(
+        out["tasklink:get_task"]["calls_per_s"], out["floor:add"]["calls_per_s"]
+    )
+    if b.profile is not None:  # one more run of each tasklink call, profiled; not counted (profiling slows it down)
+        for tool in ("get_task", "create_task"):
+            load_once(b, "tasklink", tool, seconds, profile=b.profile.with_suffix(f".{tool}.txt"))
+        out["profile"] = str(b.profile.with_suffix(".<tool>.txt"))
     b.results["load"] = out
 
 
-# -- 4. list walk ----------------------------------------------------------------------------
+# -- 4. round trips ----------------------------------------------------------------------------
+
+
+def round_trips(b: Bench) -> None:
+    """Sequential vendor requests per tool and vendor, through the real tool path (in a process of its own)."""
+
+    out: dict[str, Any] = {}
+    for who in ("tasklink", "before") if b.before else ("tasklink",):
+        env = clean_env()
+        if who == "before":
+            assert b.before is not None
+            env["PYTHONPATH"] = str(b.before / "server")
+        run = subprocess.run(
+            [PYTHON, "-m", "tests.benchmarks.round_trips", str(b.work / f"trips-{who}")],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            timeout=600,
+        )
+        if run.returncode:
+            raise RuntimeError(run.stderr.decode()[-2000:])
+        out[who] = json.loads(run.stdout.decode().strip().splitlines()[-1])
+    b.results["trips"] = out
+
+
+# -- 5. retention -------------------------------------------------------------------------
+
+
+def retention(b: Bench) -> None:
+    """tasklink's state file and memory over many creates, once the retention window has passed."""
+
+    calls = 5_000 if b.quick else 20_000
+    out: dict[str, Any] = {"calls": calls}
+    for who in ("tasklink", "before") if b.before else ("tasklink",):
+        env = clean_env()
+        if who == "before":
+            assert b.before is not None
+            env["PYTHONPATH"] = str(b.before / "server")
+        run = subprocess.run(
+            [PYTHON, "-m", "tests.benchmarks.retention", str(b.work / f"retention-{who}"), str(calls)],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            timeout=1800,
+        )
+        if run.returncode:
+            raise RuntimeError(run.stderr.decode()[-2000:])
+        out[who] = json.loads(run.stdout.decode().strip().splitlines()[-1])
+    b.results["retention"] = out
+
+
+# -- 6. list walk ----------------------------------------------------------------------------
 
 
 def list_walk(b: Bench) -> None:
@@ -474,7 +588,7 @@ def list_walk(b: Bench) -> None:
         subprocess.run([PYTHON, "-m", "tests.benchmarks.walk", "seed", str(data), str(n)], check=True, cwd=ROOT)
         port = free_port()
         sandbox = subprocess.Popen(
-            [TASKLINK, "sandbox", "--port", str(port)],
+            [PYTHON, "-m", "tasklink", "sandbox", "--port", str(port)],
             env=clean_env(TASKLINK_DATA_DIR=str(data)),
             cwd=ROOT,
             stderr=subprocess.PIPE,
@@ -503,18 +617,19 @@ def list_walk(b: Bench) -> None:
 
 def _sandbox_env(port: int) -> dict[str, str]:
     from tasklink.manifests import load_manifests
-    from tasklink.refs import load_object
+    from tasklink.refs import load_object, sibling
     from tasklink.settings import TaskLinkSettings
 
     settings = TaskLinkSettings(data_dir=Path(tempfile.gettempdir()))
     env: dict[str, str] = {}
     for name, manifest in load_manifests().items():
         adapter_cls = load_object(manifest.adapter)
-        env.update(adapter_cls.sandbox_settings(settings).as_env(f"http://127.0.0.1:{port}/{name}"))
+        demo = sibling(manifest.sandbox, "demo_settings")()
+        env.update(adapter_cls.sandbox_settings(settings, demo).as_env(f"http://127.0.0.1:{port}/{name}"))
     return env
 
 
-# -- 5. tokens -------------------------------------------------------------------------------
+# -- 7. tokens -------------------------------------------------------------------------------
 
 
 def tokens(b: Bench) -> None:
@@ -530,161 +645,304 @@ def tokens(b: Bench) -> None:
 # -- the table -------------------------------------------------------------------------------
 
 
-def table(r: dict[str, Any]) -> list[str]:
-    rows: list[tuple[str, str, str, str, str]] = []
+class Table:
+    def __init__(self, before: bool) -> None:
+        self.before = before
+        self.header = [
+            "what",
+            "tasklink",
+            *(["before"] if before else []),
+            "peer",
+            "floor",
+            "vs peer",
+            "vs floor",
+            "target",
+        ]
+        self.rows: list[list[str]] = []
 
-    def add(what: str, tl: str, fl: str, rel: str, target: str = "") -> None:
-        rows.append((what, tl, fl, rel, target))
+    def add(
+        self,
+        what: str,
+        tl: str = "",
+        bf: str = "",
+        pr: str = "",
+        fl: str = "",
+        vp: str = "",
+        vf: str = "",
+        target: str = "",
+    ) -> None:
+        self.rows.append([what, tl, *([bf] if self.before else []), pr, fl, vp, vf, target])
 
-    if "cold" in r:
-        c = r["cold"]
-        add(
-            f"cold start stdio → initialize (median of {c['spawns']})",
-            f"{c['tasklink_ms']:.0f} ms",
-            f"{c['floor_ms']:.0f} ms",
-            f"×{c['ratio']:.2f}",
-            _verdict(c["ratio"] <= 1.25, "≤ ×1.25"),
-        )
-        add(
-            "  … → tools/list answered",
-            f"{c['tasklink_listed_ms']:.0f} ms",
-            f"{c['floor_listed_ms']:.0f} ms",
-            f"×{c['listed_ratio']:.2f}",
-        )
-    for transport in ("stdio", "http"):
-        if transport not in r:
-            continue
-        t = r[transport]
-        for q in ("p50", "p99"):
-            x = t[q]
-            add(
-                f"get_task {transport} {q} (floor = add RTT + direct GET)",
-                f"{x['tasklink']:.2f} ms",
-                f"{x['floor']:.2f} + {x['direct']:.2f} ms",
-                f"+{x['overhead']:.2f} ms",
-                _verdict(x["overhead"] <= 1.0, "≤ +1 ms") if (q == "p50" and transport == "stdio") else "",
-            )
-        up = t["upstream"]
-        add(
-            f"upstream TCP connections per 1,000 calls ({transport})",
-            str(up["connections"]),
-            "",
-            f"{up['requests']} requests",
-            _verdict(up["connections"] <= 2, "≤ 2"),
-        )
-    if "load" in r and "skipped" not in r["load"]:
-        ld = r["load"]
-        tl, fl = ld["tasklink"], ld["floor"]
-        add(
-            f"{ld['clients']} HTTP clients, {ld['seconds']:.0f} s: calls/s (median of {ld['runs']})",
-            f"{tl['calls_per_s']:.0f}",
-            f"{fl['calls_per_s']:.0f}",
-            f"×{ld['ratio']:.2f}",
-            _verdict(ld["ratio"] >= 0.7, "≥ ×0.7"),
-        )
-        add("  p50 / p99 latency under load", f"{tl['p50_ms']:.1f} / {tl['p99_ms']:.1f} ms",
-            f"{fl['p50_ms']:.1f} / {fl['p99_ms']:.1f} ms", "")  # fmt: skip
-        add("  server CPU per call", f"{tl['cpu_ms_per_call']:.2f} ms", f"{fl['cpu_ms_per_call']:.2f} ms",
-            f"×{tl['cpu_ms_per_call'] / fl['cpu_ms_per_call']:.2f}")  # fmt: skip
-        add("  stub (upstream) CPU per call, same cores", f"{tl['stub_cpu_ms_per_call']:.2f} ms",
-            f"{fl['stub_cpu_ms_per_call']:.2f} ms", "")  # fmt: skip
-        add("  server peak RSS", f"{tl['peak_rss_mib']:.0f} MiB", f"{fl['peak_rss_mib']:.0f} MiB",
-            f"×{tl['peak_rss_mib'] / fl['peak_rss_mib']:.2f}")  # fmt: skip
-        add("  errors; upstream connections (16 clients)", f"{tl['errors']}; {tl['upstream_connections']}",
-            f"{fl['errors']}", "")  # fmt: skip
-    if "walk" in r:
-        w = r["walk"]
-        small, big = w["1000"], w["10000"]
-        add(
-            "list walk peak RSS: 10,000 vs 1,000 tasks/vendor",
-            f"{big['peak_rss_kib'] / 1024:.1f} MiB",
-            f"{small['peak_rss_kib'] / 1024:.1f} MiB",
-            f"×{w['peak_rss_ratio']:.2f}",
-            _verdict(w["peak_rss_ratio"] <= 1.5, "≤ ×1.5"),
-        )
-        for vendor in ("lightfield", "trackops", "workiva"):
-            v = big[vendor]
-            add(
-                f"  {vendor}: 10,000 rows (page sizes, most in flight)",
-                f"{v['rows']} rows, {v['tool_calls']} calls",
-                f"{v['vendor_requests']} requests",
-                f"size {v['page_sizes']}, ≤{v['max_in_flight']} at once, {v['seconds']:.1f} s",
-            )
-    if "tokens" in r:
-        tk = r["tokens"]
-        add(
-            "tools/list, model-facing (name+description+inputSchema)",
-            f"{tk['model_bytes']} B ≈ {tk['model_bytes'] // 4} tok",
-            "",
-            f"{len(tk['per_tool'])} tools",
-            _verdict(tk["model_bytes"] <= tk["model_budget"], f"≤ {tk['model_budget']} B"),
-        )
-        add(
-            "tools/list, whole wire payload (with outputSchema)",
-            f"{tk['wire_bytes']} B ≈ {tk['wire_bytes'] // 4} tok",
-            "",
-            "",
-            _verdict(tk["wire_bytes"] <= tk["wire_budget"], f"≤ {tk['wire_budget']} B"),
-        )
-        for vendor, row in tk["rows"].items():
-            add(f"  list_tasks bytes per task row ({vendor})", f"{row:.0f} B", "", "")
-    widths = [
-        max(len(row[i]) for row in [*rows, ("what", "tasklink", "floor", "vs floor", "target")]) for i in range(5)
-    ]
-    header = ("what", "tasklink", "floor", "vs floor", "target")
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
-    lines.append("  ".join("-" * w for w in widths))
-    lines.extend("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows)
-    return lines
+    def lines(self) -> list[str]:
+        widths = [max(len(row[i]) for row in [*self.rows, self.header]) for i in range(len(self.header))]
+        out = ["  ".join(h.ljust(w) for h, w in zip(self.header, widths, strict=True))]
+        out.append("  ".join("-" * w for w in widths))
+        out.extend("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in self.rows)
+        return out
 
 
 def _verdict(ok: bool, target: str) -> str:
     return f"{'met' if ok else 'MISSED'} ({target})"
 
 
+def cold_rows(t: Table, c: dict[str, Any]) -> None:
+    bf = c.get("before", {})
+    for key, what in (("ms", "initialize"), ("listed_ms", "first tools/list")):
+        vs_floor = ratio(c["tasklink"][key], c["floor"][key])
+        t.add(
+            f"cold start, spawn → {what} (median of {c['rounds']}×{c['spawns']})",
+            f"{c['tasklink'][key]:.0f} ms",
+            f"{bf[key]:.0f} ms" if bf else "",
+            f"{c['peer'][key]:.0f} ms",
+            f"{c['floor'][key]:.0f} ms",
+            f"×{ratio(c['tasklink'][key], c['peer'][key]):.2f}",
+            f"×{vs_floor:.2f}",
+            _verdict(vs_floor <= TARGETS["cold"], f"≤ ×{TARGETS['cold']:.2f} of floor") if key == "ms" else "",
+        )
+    rounds = " / ".join(f"{x:.2f}" for x in c["tasklink_vs_floor"])
+    before = " / ".join(f"{x:.2f}" for x in c.get("before_vs_floor", []))
+    t.add("  … each round, vs floor", rounds, before, "", "", "", rounds)
+
+
+def latency_rows(t: Table, transport: str, x: dict[str, Any]) -> None:
+    for q in ("p50", "p99"):
+        a = x[q]
+        target = ""
+        if q == "p50" and transport == "stdio":
+            target = _verdict(
+                a["vs_peer"] <= TARGETS["stdio_vs_peer_ms"], f"≤ +{TARGETS['stdio_vs_peer_ms']} ms of peer"
+            )
+        t.add(
+            f"get_task {transport} {q} (floor = add + direct GET)",
+            f"{a['tasklink']:.2f} ms",
+            f"{a['before']:.2f} ms (+{a['before_vs_peer']:.2f})" if "before" in a else "",
+            f"{a['peer']:.2f} ms",
+            f"{a['floor']:.2f} + {a['direct']:.2f} ms",
+            f"{a['vs_peer']:+.2f} ms",
+            f"{a['vs_floor']:+.2f} ms",
+            target,
+        )
+    up = x["upstream"]
+    limit = 2 * up["servers"]
+    t.add(
+        f"upstream TCP connections, {up['tool_calls']:,} tasklink calls ({transport})",
+        f"{up['connections']} ({up['requests']} requests)",
+        target=_verdict(up["connections"] <= limit, f"≤ {limit}"),
+    )
+
+
+def load_rows(t: Table, ld: dict[str, Any]) -> None:
+    for tool, bound in (("get_task", TARGETS["load_get"]), ("create_task", TARGETS["load_create"])):
+        tl, pr = ld[f"tasklink:{tool}"], ld[f"peer:{tool}"]
+        bf = ld.get(f"before:{tool}")
+        fl = ld["floor:add"] if tool == "get_task" else None
+        runs = " ".join(f"{x:.2f}" for x in tl["vs_peer_runs"])
+
+        def cell(r: dict[str, Any] | None, fmt: Callable[[dict[str, Any]], str]) -> str:
+            return fmt(r) if r else ""
+
+        t.add(
+            f"16 HTTP clients, {tool}: calls/s (median of {ld['runs']} × {ld['seconds']:.0f} s)",
+            f"{tl['calls_per_s']:.0f}",
+            cell(bf, lambda r: f"{r['calls_per_s']:.0f} (×{r['vs_peer']:.2f})"),
+            f"{pr['calls_per_s']:.0f}",
+            cell(fl, lambda r: f"{r['calls_per_s']:.0f} (add)"),
+            f"×{tl['vs_peer']:.2f} ({runs})",
+            f"×{tl['vs_floor']:.2f}" if "vs_floor" in tl else "",
+            _verdict(tl["vs_peer"] >= bound, f"≥ ×{bound} of peer"),
+        )
+        for what, key, unit in (("p50 latency", "p50_ms", "ms"), ("p99 latency", "p99_ms", "ms"),
+                                ("server CPU per call", "cpu_ms_per_call", "ms"),
+                                ("stub (upstream) CPU per call, same cores", "stub_cpu_ms_per_call", "ms"),
+                                ("server peak RSS", "peak_rss_mib", "MiB")):  # fmt: skip
+            fmt = "{:.2f}" if unit == "ms" and "cpu" in key else "{:.1f}" if unit == "ms" else "{:.0f}"
+
+            def show(r: dict[str, Any] | None, key: str = key, fmt: str = fmt, unit: str = unit) -> str:
+                return f"{fmt.format(r[key])} {unit}" if r else ""
+
+            t.add(f"  {what}", show(tl), show(bf), show(pr), show(fl), f"×{ratio(tl[key], pr[key]):.2f}")
+        t.add("  errors; answers sent as SSE", f"{tl['errors']}; {tl['sse_answers']}",
+              f"{bf['errors']}; {bf['sse_answers']}" if bf else "", f"{pr['errors']}; {pr['sse_answers']}",
+              f"{fl['errors']}; {fl['sse_answers']}" if fl else "")  # fmt: skip
+
+
+def retention_rows(t: Table, r: dict[str, Any]) -> None:
+    def at(run: dict[str, Any], calls: int) -> dict[str, Any]:
+        return next(c for c in run["checkpoints"] if c["calls"] >= calls)
+
+    now, was = r["tasklink"], r.get("before")
+    settled = 2 * now["window_calls"]
+    for what, key, scale, unit in (("state file (db + WAL)", "state_bytes", 1 / 2**20, "MiB"),
+                                   ("process RSS", "rss_kib", 1 / 1024, "MiB")):  # fmt: skip
+        a, z = at(now, settled)[key] * scale, at(now, r["calls"])[key] * scale
+        before = ""
+        if was is not None:
+            before = f"{at(was, settled)[key] * scale:.1f} → {at(was, r['calls'])[key] * scale:.1f} {unit}"
+        t.add(
+            f"{what} after {settled:,} → {r['calls']:,} creates",
+            f"{a:.1f} → {z:.1f} {unit} ({z - a:+.1f})",
+            before,
+            target=_verdict(z <= a * 1.05 + 0.1, "flat after the window") if key == "state_bytes" else "",
+        )
+    end = at(now, r["calls"])
+    t.add(
+        f"  audit / idempotency rows after {r['calls']:,} creates (window: {now['window_calls']:,} calls)",
+        f"{end['audit']:,} / {end['idempotency']:,}",
+        f"{at(was, r['calls'])['audit']:,} / {at(was, r['calls'])['idempotency']:,}" if was is not None else "",
+    )
+
+
+def walk_rows(t: Table, w: dict[str, Any]) -> None:
+    small, big = w["1000"], w["10000"]
+    t.add(
+        "list walk peak RSS: 10,000 vs 1,000 tasks/vendor",
+        f"{big['peak_rss_kib'] / 1024:.1f} vs {small['peak_rss_kib'] / 1024:.1f} MiB",
+        vp=f"×{w['peak_rss_ratio']:.2f}",
+        target=_verdict(w["peak_rss_ratio"] <= 1.5, "≤ ×1.5"),
+    )
+    for vendor in ("lightfield", "trackops", "workiva"):
+        v = big[vendor]
+        t.add(
+            f"  {vendor}: 10,000 rows ({v['tool_calls']} calls, {v['vendor_requests']} requests)",
+            f"page {v['page_sizes']}, ≤{v['max_in_flight']} in flight, {v['seconds']:.1f} s",
+        )
+
+
+def token_rows(t: Table, tk: dict[str, Any]) -> None:
+    t.add(
+        "tools/list, model-facing (name+description+inputSchema)",
+        f"{tk['model_bytes']} B ≈ {tk['model_bytes'] // 4} tok",
+        vp=f"{len(tk['per_tool'])} tools",
+        target=_verdict(tk["model_bytes"] <= tk["model_budget"], f"≤ {tk['model_budget']} B"),
+    )
+    t.add(
+        "tools/list, whole wire payload (with outputSchema)",
+        f"{tk['wire_bytes']} B ≈ {tk['wire_bytes'] // 4} tok",
+        target=_verdict(tk["wire_bytes"] <= tk["wire_budget"], f"≤ {tk['wire_budget']} B"),
+    )
+    for vendor, row in tk["rows"].items():
+        t.add(f"  list_tasks bytes per task row ({vendor})", f"{row:.0f} B")
+
+
+def trip_lines(trips: dict[str, Any]) -> list[str]:
+    """Round trips per tool (rows) and vendor (columns): sequential requests (all requests) and the
+    modelled wait, round trips × ROUND_TRIP_MS plus the local time measured for the call; with
+    --before, the earlier checkout's figures in brackets."""
+
+    now, was = trips["tasklink"], trips.get("before")
+    vendors = now["vendors"]
+
+    def cell(x: dict[str, Any] | None) -> str:
+        if x is None:
+            return "—"
+        wait = x["round_trips"] * ROUND_TRIP_MS + x["local_ms"]
+        return f"{x['round_trips']} ({x['requests']}) ≈ {wait:,.0f} ms"
+
+    header = ["tool", *vendors]
+    rows = []
+    for tool, per in now["tools"].items():
+        cells = []
+        for vendor in vendors:
+            text = cell(per.get(vendor))
+            if was is not None and per.get(vendor) is not None:
+                text += f" [{cell(was['tools'].get(tool, {}).get(vendor))}]"
+            cells.append(text)
+        rows.append([tool, *cells])
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = [
+        f"round trips per call: sequential (all) vendor requests ≈ modelled wait ({ROUND_TRIP_MS} ms per round "
+        "trip + local time)" + ("; [the earlier checkout]" if was is not None else "")
+    ]
+    lines.append("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+    lines.extend("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
+    return lines
+
+
+def table(r: dict[str, Any], before: bool) -> list[str]:
+    t = Table(before)
+    if "cold" in r:
+        cold_rows(t, r["cold"])
+    for transport in ("stdio", "http"):
+        if transport in r:
+            latency_rows(t, transport, r[transport])
+    if "load" in r and "skipped" not in r["load"]:
+        load_rows(t, r["load"])
+    if "retention" in r:
+        retention_rows(t, r["retention"])
+    if "walk" in r:
+        walk_rows(t, r["walk"])
+    if "tokens" in r:
+        token_rows(t, r["tokens"])
+    lines = t.lines() if t.rows else []
+    if "trips" in r:
+        lines += ["", *trip_lines(r["trips"])]
+    return lines
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.benchmarks", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer spawns and one 5 s load run per server")
+    parser.add_argument("--quick", action="store_true", help="fewer spawns and calls, one 5 s load run per server")
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated subset of {','.join(SECTIONS)}")
+    parser.add_argument("--before", type=Path, help="an earlier checkout of tasklink to measure alongside")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     parser.add_argument(
         "--profile",
         type=Path,
-        help="after the load runs, profile tasklink under the same load (pyinstrument) into FILE",
+        help="after the load runs, profile tasklink under the same load (pyinstrument) into FILE.<tool>.txt",
     )
     opts = parser.parse_args(argv)
     only = [s for s in opts.only.split(",") if s]
     unknown = set(only) - set(SECTIONS)
     if unknown:
         parser.error(f"unknown sections {sorted(unknown)}")
+    if opts.before is not None and not (opts.before / "server" / "tasklink").is_dir():
+        parser.error(f"--before {opts.before}: no server/tasklink there")
     work = Path(tempfile.mkdtemp(prefix="tasklink-bench-"))
-    b = Bench(quick=opts.quick, work=work, profile=opts.profile.resolve() if opts.profile else None)
+    b = Bench(
+        quick=opts.quick,
+        work=work,
+        before=opts.before.resolve() if opts.before else None,
+        profile=opts.profile.resolve() if opts.profile else None,
+    )
     steps: dict[str, Callable[[], None]] = {
         "cold": lambda: cold_start(b),
         "stdio": lambda: latency(b, "stdio"),
         "http": lambda: latency(b, "http"),
         "load": lambda: throughput(b),
+        "trips": lambda: round_trips(b),
+        "retention": lambda: retention(b),
         "walk": lambda: list_walk(b),
         "tokens": lambda: tokens(b),
     }
     started = time.perf_counter()
+    failed: dict[str, str] = {}
     try:
         with b.upstream():
             for name in SECTIONS:
                 if name in only:
                     t0 = time.perf_counter()
-                    steps[name]()
+                    try:
+                        steps[name]()
+                    except Exception as exc:  # one broken section must not lose the others' figures
+                        failed[name] = f"{type(exc).__name__}: {exc}"[-2000:]
                     print(f"# {name}: {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
+                    if opts.json:  # saved as the run goes
+                        opts.json.write_text(json.dumps(b.results, indent=2))
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    if failed:
+        b.results["failed"] = failed
     b.results["meta"] = {
         "date": time.strftime("%Y-%m-%d %H:%M %Z"),
         "cpus": os.cpu_count(),
         "load_average": os.getloadavg(),
         "python": sys.version.split()[0],
         "seconds": round(time.perf_counter() - started, 1),
+        "before": str(b.before) if b.before else None,
     }
-    print("\n".join(table(b.results)))
+    print("\n".join(table(b.results, b.before is not None)))
     print(f"\n{b.results['meta']}")
+    for name, why in failed.items():
+        print(f"\nsection {name} failed: {why}", file=sys.stderr)
     if opts.json:
         opts.json.write_text(json.dumps(b.results, indent=2))

@@ -1,8 +1,14 @@
-"""A minimal Lightfield-shaped vendor on loopback: `GET /v1/tasks/{id}` answers one task record.
+"""A minimal Lightfield-shaped vendor on loopback: what `get_task` and `create_task` need.
 
-The record is the Lightfield simulator's own rendering of a task, so the adapter does its real
-mapping work. The stub counts TCP connections and requests per client (by User-Agent), so the
-benchmark can check connection reuse: `GET /_stub/stats`, `POST /_stub/reset`.
+- `GET /v1/tasks/{id}` answers one task record;
+- `POST /v1/tasks` answers a created task record (the same one every time: nothing is stored), which
+  `GET /v1/tasks/{its id}` also answers;
+- `GET /v1/tasks/definitions` answers the task definitions (the duplicate check's title filter needs them);
+- `GET /v1/tasks?...` answers an empty page (no same-titled task exists).
+
+The bodies are the Lightfield simulator's own renderings, so the adapter does its real mapping work.
+The stub counts TCP connections and requests per client (by User-Agent), so the benchmark can check
+connection reuse: `GET /_stub/stats`, `POST /_stub/reset`.
 
 Run: `python -m tests.benchmarks.stub PORT` (prints `ready` when listening).
 """
@@ -17,13 +23,14 @@ from typing import Any
 
 API_KEY = "sk_lf_benchmark_stub_key_0000"
 TASK_ID = "tsk_benchmark000000000001"
+CREATED_ID = "tsk_benchmark000000000002"
 
 
-def task_record() -> dict[str, Any]:
+def task_record(task_id: str = TASK_ID) -> dict[str, Any]:
     from tasklink.sandbox.lightfield import FIELD_DEFINITIONS, LightfieldSandbox
 
     task = {
-        "id": TASK_ID,
+        "id": task_id,
         "seq": 1,
         "createdAt": "2026-03-02T09:00:00Z",
         "updatedAt": "2026-03-03T10:30:00Z",
@@ -38,6 +45,18 @@ def task_record() -> dict[str, Any]:
     }
     rendered: dict[str, Any] = LightfieldSandbox.render(task)
     return rendered
+
+
+def definitions() -> dict[str, Any]:
+    from tasklink.sandbox.lightfield import FIELD_DEFINITIONS, RELATIONSHIP_DEFINITIONS, RELATIONSHIP_SLUGS
+
+    return {
+        "objectType": "task",
+        "fieldDefinitions": FIELD_DEFINITIONS,
+        "relationshipDefinitions": {
+            key: {**definition, "slug": RELATIONSHIP_SLUGS[key]} for key, definition in RELATIONSHIP_DEFINITIONS.items()
+        },
+    }
 
 
 class Stats:
@@ -56,6 +75,9 @@ def response(status: str, body: bytes) -> bytes:
 
 async def serve(port: int) -> None:
     body = json.dumps(task_record()).encode()
+    created = json.dumps(task_record(CREATED_ID)).encode()
+    defined = json.dumps(definitions()).encode()
+    empty = json.dumps({"object": "list", "data": [], "totalCount": 0}).encode()
     not_found = json.dumps({"error": {"type": "not_found", "message": "No such task."}}).encode()
     unauthorized = json.dumps({"error": {"type": "authentication_error", "message": "Bad key."}}).encode()
     stats = Stats()
@@ -90,6 +112,12 @@ async def serve(port: int) -> None:
                         writer.write(response("401 Unauthorized", unauthorized))
                     elif method == "GET" and target == f"/v1/tasks/{TASK_ID}":
                         writer.write(response("200 OK", body))
+                    elif (method == "POST" and target == "/v1/tasks") or target == f"/v1/tasks/{CREATED_ID}":
+                        writer.write(response("200 OK", created))
+                    elif method == "GET" and target == "/v1/tasks/definitions":
+                        writer.write(response("200 OK", defined))
+                    elif method == "GET" and target.startswith("/v1/tasks?"):
+                        writer.write(response("200 OK", empty))
                     else:
                         writer.write(response("404 Not Found", not_found))
                 await writer.drain()

@@ -12,6 +12,11 @@
   the key that seals multi-round-trip request state (derived from `TASKLINK_CONFIRM_SECRET`, else
   from the data dir's confirmation key), so a confirmation that starts on one worker can finish
   on another.
+- Answers are plain JSON where nothing streams: a handshake-era session answers each request with
+  one JSON body unless it carries a progress token or calls a tool that may ask the user
+  (elicitation), which get an SSE stream (`needs_stream`). The SDK answers 2026-07-28 requests
+  as JSON on its own unless something is sent before the result; `--stateless` handshake-era
+  requests keep SSE.
 """
 
 from __future__ import annotations
@@ -42,8 +47,9 @@ from ..errors import ConfigurationError
 from ..policy.keys import server_key
 from ..settings import TaskLinkSettings, split_names
 from .http_guards import BodyDeadline, SessionGuard, ShortJsonRpcErrors, header_timeout_protocol
-from .sdk import set_token_verifier
+from .sdk import NeedsStream, answer_per_request, may_ask_the_user, set_token_verifier
 from .server import TaskLinkServer
+from .tools import ALL_TOOLS
 
 MCP_PATH = "/mcp"
 MIN_TOKEN_LENGTH = 16
@@ -281,6 +287,46 @@ def refuse_open_bind(http: HttpSettings, options: HttpOptions) -> None:
     )
 
 
+#: request methods whose answer never needs a stream (`tools/call` depends on the tool)
+PLAIN_METHODS = frozenset(
+    {
+        "initialize",
+        "ping",
+        "tools/list",
+        "resources/list",
+        "resources/templates/list",
+        "resources/read",
+        "resources/subscribe",
+        "resources/unsubscribe",
+        "prompts/list",
+        "prompts/get",
+        "completion/complete",
+        "logging/setLevel",
+    }
+)
+
+
+def stream_policy(asking: frozenset[str]) -> NeedsStream:
+    """Which requests are answered on an SSE stream: those with a progress token (progress notifications
+    ride the answer's stream), calls of the tools in `asking` (they may put a question to the user), and
+    any method not known to answer plainly. Everything else is one JSON body."""
+
+    def needs_stream(message: Any) -> bool:
+        if not isinstance(message, dict) or "id" not in message or "method" not in message:
+            return True  # a notification, a response or a batch: the SDK handles it as before
+        params = message.get("params") or {}
+        if not isinstance(params, dict):
+            return True
+        meta = params.get("_meta")
+        if isinstance(meta, dict) and meta.get("progressToken") is not None:
+            return True
+        if message["method"] == "tools/call":
+            return params.get("name") in asking
+        return message["method"] not in PLAIN_METHODS
+
+    return needs_stream
+
+
 def request_state_key(settings: TaskLinkSettings) -> bytes:
     """32 bytes every worker derives alike: from TASKLINK_CONFIRM_SECRET, else the data dir's confirm key."""
 
@@ -329,6 +375,8 @@ def http_app(server: TaskLinkServer, options: HttpOptions, http: HttpSettings | 
         max_request_body_size=MAX_REQUEST_BODY_SIZE,
     )
     if not options.stateless:
+        asking = frozenset(spec.name for spec in ALL_TOOLS if may_ask_the_user(spec.fn))
+        answer_per_request(server.session_manager, stream_policy(asking))
         # innermost, after authentication: it needs to know who opened each session
         app.user_middleware.append(
             Middleware(

@@ -77,15 +77,27 @@ def offer_vendors(server: MCPServer, vendors: list[str]) -> None:
     """Every tool's `vendor` argument lists exactly the vendors this server has configured."""
 
     for tool in registered_tools(server):
-        vendor = tool.parameters.get("properties", {}).get("vendor")
-        if isinstance(vendor, dict) and "enum" in vendor:
-            vendor["enum"] = list(vendors)
+        offer_vendor_names(tool.parameters, vendors)
+
+
+def offer_vendor_names(input_schema: dict[str, Any], vendors: list[str]) -> None:
+    """One tool's `vendor` argument (when it has a list of names) lists exactly `vendors`."""
+
+    vendor = input_schema.get("properties", {}).get("vendor")
+    if isinstance(vendor, dict) and "enum" in vendor:
+        vendor["enum"] = list(vendors)
 
 
 def compact_tool_schemas(server: MCPServer) -> None:
     """Compact the input and output schema of every tool registered on an `MCPServer`."""
 
     for tool in registered_tools(server):
-        tool.parameters = simplify_input_schema(compact_schema(tool.parameters))
-        if tool.fn_metadata.output_schema is not None:
-            tool.fn_metadata.output_schema = compact_schema(tool.fn_metadata.output_schema)
+        compact_tool(tool)
+
+
+def compact_tool(tool: Any) -> None:
+    """Compact one registered tool's input and output schema."""
+
+    tool.parameters = simplify_input_schema(compact_schema(tool.parameters))
+    if tool.fn_metadata.output_schema is not None:
+        tool.fn_metadata.output_schema = compact_schema(tool.fn_metadata.output_schema)

@@ -1,24 +1,35 @@
-"""`build_server(settings)`: the MCP server, with exactly the tools the configuration allows."""
+"""`build_server(settings)`: the MCP server, with exactly the tools the configuration allows.
+
+Start-up builds no tool: `tools/list` is answered from the checked-in definitions
+(`tool_manifests/tools/<tool>.json`, packaged as `tasklink/_manifests/tools`; kept equal to what the
+tools would list by `tasklink manifests --check`), filtered by the configuration exactly as the
+tools themselves are, with the configured vendors in each `vendor` argument. Each tool's argument
+model and schemas are built the first time the tool is called (`sdk.ToolsOnFirstUse`).
+"""
 
 from __future__ import annotations
 
+import copy
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult, TextContent
+from mcp.types import Tool as MCPTool
 
 from .. import __version__
 from ..errors import ConfigurationError
-from ..manifests import load_manifests
+from ..manifests import load_manifests, manifests_dir
 from ..service import TaskLink
 from ..settings import TaskLinkSettings
 from ..vendors.registry import check_vendor_names
-from .arguments import check_arguments
 from .protocol import register_protocol
-from .schemas import compact_tool_schemas, offer_vendors
+from .schemas import compact_tool, offer_vendor_names
+from .sdk import build_tools_on_first_use
 from .tools import ALL_TOOLS, ToolSpec
 from .tools._common import credential_name
 
@@ -73,18 +84,66 @@ def transport_of(ctx: Any) -> str:
     return "http" if getattr(request, "headers", None) is not None else "stdio-or-memory"
 
 
-class TaskLinkServer(MCPServer):
-    """The SDK's server, holding the service its lifespan yields (the CLI and the HTTP deployment read it)."""
+def definitions_dir() -> Path:
+    """Where the checked-in tool definitions are: `tool_manifests/tools`, packaged as `tasklink/_manifests/tools`."""
 
-    def __init__(self, service: TaskLink, **kwargs: Any) -> None:
+    return manifests_dir() / "tools"
+
+
+@cache
+def _definition(folder: Path, name: str) -> dict[str, Any] | None:
+    path = folder / f"{name}.json"
+    if not path.is_file():
+        return None
+    found = json.loads(path.read_text(encoding="utf-8"))
+    return found if isinstance(found, dict) and found.get("name") == name else None
+
+
+def listed_definitions(names: list[str], vendors: list[str], folder: Path | None = None) -> list[MCPTool] | None:
+    """`tools/list` for these tools, from the checked-in definitions with `vendors` offered in each `vendor`
+    argument; None when a definition is missing (a tool added without `tasklink manifests --write`)."""
+
+    listed = []
+    for name in names:
+        found = _definition(folder or definitions_dir(), name)
+        if found is None:
+            return None
+        definition = copy.deepcopy(found)
+        offer_vendor_names(definition.get("inputSchema", {}), vendors)
+        listed.append(MCPTool.model_validate(definition))
+    return listed
+
+
+class TaskLinkServer(MCPServer):
+    """The SDK's server, holding the service its lifespan yields (the CLI and the HTTP deployment read it).
+
+    With `listed` (the tool names, in order) `tools/list` is served from the checked-in definitions;
+    without it, from the tools themselves (built on the spot)."""
+
+    def __init__(self, service: TaskLink, *, listed: list[str] | None = None, **kwargs: Any) -> None:
         super().__init__("tasklink", **kwargs)
         self.service = service
+        self._listed_names = listed
+        self._listed: list[MCPTool] | None = None
+
+    async def list_tools(self) -> list[MCPTool]:
+        if self._listed is None and self._listed_names is not None:
+            self._listed = listed_definitions(self._listed_names, self.service.vendors.names())
+            if self._listed is None:
+                self._listed_names = None  # a definition is missing: list the tools themselves
+        return list(self._listed) if self._listed is not None else await super().list_tools()
 
 
-def build_server(settings: TaskLinkSettings | None = None, *, service: TaskLink | None = None) -> TaskLinkServer:
+def build_server(
+    settings: TaskLinkSettings | None = None, *, service: TaskLink | None = None, checked_in: bool = True
+) -> TaskLinkServer:
+    """The server for `settings` (or the service's). `checked_in=False` lists the tools as built, for the
+    generator that writes the checked-in definitions."""
+
     settings = settings or (service.settings if service else TaskLinkSettings())
     tools = allowed_tools(settings)
     tl = service or TaskLink(settings)
+    vendors = tl.vendors.names()
 
     @asynccontextmanager
     async def lifespan(server: MCPServer) -> AsyncIterator[TaskLink]:
@@ -95,6 +154,7 @@ def build_server(settings: TaskLinkSettings | None = None, *, service: TaskLink 
 
     server = TaskLinkServer(
         tl,
+        listed=[t.name for t in tools] if checked_in else None,
         title="tasklink",
         version=__version__,
         instructions=instructions([rt.manifest.title for rt in tl.vendors.runtimes.values()], settings.timezone),
@@ -102,13 +162,17 @@ def build_server(settings: TaskLinkSettings | None = None, *, service: TaskLink 
         log_level="WARNING",
         middleware=[
             refuse_disabled_tools(tl, {t.name for t in ALL_TOOLS if t not in tools}),
-            check_arguments(lambda: server),
+            arguments_read(lambda: server),
         ],
     )
+
+    def finish(tool: Any) -> None:
+        compact_tool(tool)
+        offer_vendor_names(tool.parameters, vendors)
+
+    registry = build_tools_on_first_use(server, finish)
     for spec in tools:
-        server.add_tool(spec.fn, title=spec.title, annotations=spec.annotations(), structured_output=True)
-    compact_tool_schemas(server)
-    offer_vendors(server, tl.vendors.names())
+        registry.defer(spec.fn, title=spec.title, annotations=spec.annotations(), structured_output=True)
 
     @server.resource("audit://recent", name="audit-recent", mime_type="application/json")
     def audit_recent() -> str:
@@ -119,6 +183,21 @@ def build_server(settings: TaskLinkSettings | None = None, *, service: TaskLink 
 
     register_protocol(server, tl)
     return server
+
+
+def arguments_read(server: Callable[[], MCPServer]) -> Any:
+    """`arguments.check_arguments`, loaded by the first request (its module is not needed to start serving)."""
+
+    loaded: list[Any] = []
+
+    async def read(ctx: Any, call_next: Any) -> Any:
+        if not loaded:
+            from .arguments import check_arguments
+
+            loaded.append(check_arguments(server))
+        return await loaded[0](ctx, call_next)
+
+    return read
 
 
 def refuse_disabled_tools(tl: TaskLink, disabled: set[str]) -> Any:

@@ -4,6 +4,14 @@ Ledger: one row per caller-supplied idempotency key. A key is *claimed* before t
 request and *settled* after it, in separate committed transactions, so a crash (even kill -9)
 between the two leaves evidence: an in-flight row whose owner is gone means the outcome is
 unknown, never "try again and maybe duplicate".
+
+Retention: nothing here grows without bound. An idempotency row (which holds the whole result) is
+deleted once its key has expired (TASKLINK_IDEMPOTENCY_TTL_HOURS), an audit row once it is older
+than TASKLINK_AUDIT_RETENTION_DAYS, an elicited delete's preview once it has expired. The write
+path prunes: at most every PRUNE_EVERY seconds (on the first write after start-up, then as writes
+come), each table loses at most PRUNE_BATCH rows in one short transaction of its own, so a backlog
+drains a batch per write and no write ever waits long; SQLite reuses the freed pages, so the file
+stops growing once the oldest rows leave as fast as new ones come.
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import socket
 import sqlite3
@@ -24,6 +33,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..errors import StateUnavailable
+
+log = logging.getLogger("tasklink")
+
+#: rows one table loses per pruning transaction, and seconds between prunes once nothing is left to prune
+PRUNE_BATCH = 500
+PRUNE_EVERY = 300.0
+DAY = 86_400.0
 
 State = Literal["in_flight", "done", "unknown"]
 #: the outcome of a write's audit row until the write finishes; left by a crash, it means "outcome unknown"
@@ -43,6 +59,7 @@ CREATE TABLE IF NOT EXISTS idempotency (
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL
 );
+CREATE INDEX IF NOT EXISTS idempotency_created ON idempotency(created_at);
 CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     at REAL NOT NULL,
@@ -68,6 +85,7 @@ CREATE TABLE IF NOT EXISTS previews (
     expires REAL NOT NULL,
     PRIMARY KEY (operation, vendor, target)
 );
+CREATE INDEX IF NOT EXISTS previews_expires ON previews(expires);
 CREATE TABLE IF NOT EXISTS locks (
     name TEXT PRIMARY KEY,
     owner TEXT NOT NULL,
@@ -197,6 +215,23 @@ class StateDB:
         with self._lock:
             self.db.close()
 
+    def prune(self, table: str, before: float, *, batch: int = PRUNE_BATCH) -> int:
+        """Delete at most `batch` of `table`'s rows that expired before `before`, oldest first; how many went.
+
+        One short transaction; a failure is logged and left for the next prune (it never fails a write)."""
+
+        column, order = PRUNABLE[table]
+        sql = (
+            f"DELETE FROM {table} WHERE rowid IN "  # noqa: S608 - fixed names from PRUNABLE
+            f"(SELECT rowid FROM {table} WHERE {column} < ? ORDER BY {order} LIMIT ?)"
+        )
+        try:
+            with self.transaction() as db:
+                return int(db.execute(sql, (before, batch)).rowcount)
+        except StateUnavailable as exc:
+            log.warning("pruning %s failed, to be tried again: %s", table, exc)
+            return 0
+
     # -- the last preview of a delete target (what an elicited confirmation is bound to) ------
 
     def remember_preview(self, operation: str, vendor: str, target: str, digest: str, expires: float) -> None:
@@ -213,6 +248,33 @@ class StateDB:
             (operation, vendor, target, now),
         )
         return str(rows[0][0]) if rows else None
+
+
+#: table -> (the time column a row expires by, the order rows go in); each time column is indexed
+PRUNABLE: dict[str, tuple[str, str]] = {
+    "audit": ("at", "seq"),
+    "idempotency": ("created_at", "created_at"),
+    "previews": ("expires", "expires"),
+}
+
+
+class Pruner:
+    """When a write path prunes its tables: at most every PRUNE_EVERY seconds, and again on the next write
+    while a batch came back full (a backlog drains one batch per write)."""
+
+    def __init__(self, db: StateDB, retention: dict[str, float]) -> None:
+        self.db = db
+        #: table -> seconds a row is kept past its time column (0 for previews: their column is the expiry)
+        self.retention = retention
+        self.due = float("-inf")
+
+    def tend(self, now: float) -> None:
+        if now < self.due:
+            return
+        full = False
+        for table, keep in self.retention.items():
+            full |= self.db.prune(table, now - keep) >= PRUNE_BATCH
+        self.due = now if full else now + PRUNE_EVERY
 
 
 @dataclass(frozen=True)
@@ -257,9 +319,13 @@ class IdempotencyLedger:
         self.clock = clock
         #: identifies this process; an in-flight row owned by another, silent owner is abandoned
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex}"
+        #: expired keys (and expired delete previews) leave as writes come; a key still in flight is never
+        #: pruned (it is older than `stale_after` only when its owner is gone)
+        self.pruner = Pruner(db, {"idempotency": max(ttl_seconds, stale_after), "previews": 0.0})
 
     def claim(self, key: str, operation: str, vendor: str, args_digest: str) -> Claim:
         now = self.clock()
+        self.pruner.tend(now)
         with self.db.transaction() as db:
             row = db.execute(
                 "SELECT operation, vendor, digest, state, result, message, owner, created_at, updated_at "
@@ -337,10 +403,19 @@ class IdempotencyLedger:
 
 
 class AuditLog:
-    def __init__(self, db: StateDB, *, clock: Callable[[], float] = time.time, full: bool = False) -> None:
+    def __init__(
+        self,
+        db: StateDB,
+        *,
+        clock: Callable[[], float] = time.time,
+        full: bool = False,
+        retention_days: float = 90.0,
+    ) -> None:
         self.db = db
         self.clock = clock
         self.full = full
+        #: rows older than this leave as writes come (TASKLINK_AUDIT_RETENTION_DAYS)
+        self.pruner = Pruner(db, {"audit": retention_days * DAY})
 
     def record(
         self,
@@ -360,12 +435,14 @@ class AuditLog:
     ) -> int:
         """Append one row; returns its sequence number."""
 
+        now = self.clock()
+        self.pruner.tend(now)
         with self.db.transaction() as db:
             cursor = db.execute(
                 "INSERT INTO audit(at, transport, client, credential, tool, vendor, target, args_digest, "
                 "idempotency_key, outcome, detail, vendor_request_id, arguments) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
-                    self.clock(),
+                    now,
                     transport,
                     client,
                     credential,

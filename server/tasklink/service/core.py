@@ -7,12 +7,14 @@ the call's result carries.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
+import anyio
 from pydantic import BaseModel
 
 from ..errors import PossibleDuplicate, TaskLinkError
@@ -25,12 +27,63 @@ from ..policy.deprecations import deprecation_warnings
 from ..policy.gate import Prepared, WriteCall, WriteGate, WriteOptions
 from ..policy.keys import derive, server_key
 from ..policy.ledger import AuditLog, IdempotencyLedger, StateDB
+from ..policy.verdicts import VERDICT_SECONDS, DuplicateVerdicts
 from ..settings import TaskLinkSettings
 from ..vendors._http import VendorHttp, WritePlan
 from ..vendors.base import VendorAdapter, VendorSettings, path_segment
 from ..vendors.registry import Vendors
 
 OnRead = Callable[[], Awaitable[None]]
+T = TypeVar("T")
+#: a create's duplicate check against the vendor: the warnings it leaves (it could not run), or PossibleDuplicate
+Listing = Callable[[], Awaitable[list[str]]]
+
+
+@runtime_checkable
+class ReadsAhead(Protocol):
+    """An adapter whose filtered lists (a duplicate check's, an assignee's) need a read of their own first
+    (Lightfield: the task definitions); the service sends it beside the call's people lookups."""
+
+    async def prepare_list_filters(self) -> None: ...
+
+
+def list_read_ahead(adapter: object) -> Callable[[], Awaitable[None]] | None:
+    return adapter.prepare_list_filters if isinstance(adapter, ReadsAhead) else None
+
+
+async def alongside(main: Awaitable[T], ahead: Callable[[], Awaitable[object]] | None) -> T:
+    """`main`, with the independent read `ahead` sent at the same time. `ahead` only warms a cache: its failure
+    is left to the read that needs it to report (and it is cancelled when `main` fails)."""
+
+    if ahead is None:
+        return await main
+    results: list[T] = []
+    failed: list[BaseException] = []
+
+    async def read_ahead() -> None:
+        with contextlib.suppress(TaskLinkError):
+            await ahead()
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(read_ahead)
+        try:
+            results.append(await main)
+        except Exception as exc:
+            failed.append(exc)
+            group.cancel_scope.cancel()
+    if failed:
+        raise failed[0]
+    return results[0]
+
+
+@dataclass
+class CreateCheck:
+    """What a create's duplicate check leaves: the title lock a real create holds until the write is over,
+    warnings for the result, and what a dry run's verdict says about the check."""
+
+    release: Callable[[], None] | None = None
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -77,8 +130,11 @@ class Core:
             stale_after=settings.call_deadline + 30,
             clock=clock,
         )
-        self.audit = AuditLog(state, clock=clock, full=settings.audit_full)
+        self.audit = AuditLog(
+            state, clock=clock, full=settings.audit_full, retention_days=settings.audit_retention_days
+        )
         self.creates = CreateLocks(state, self.ledger.owner, clock=clock)
+        self.verdicts = DuplicateVerdicts(state, clock=clock)
         self.gate = WriteGate(
             self.ledger, self.audit, redact=self.vendors.redactor, wait_timeout=settings.call_deadline
         )
@@ -175,6 +231,62 @@ class Core:
         """Serialize the duplicate check and the create of one title (across processes sharing the state)."""
 
         return await self.creates.acquire(vendor, kind, title, wait=self.settings.call_deadline)
+
+    def lists_for_duplicates(self, bound: Bound, listing_operation: str) -> bool:
+        """Whether creates on this vendor are checked against its list (not only the local record)."""
+
+        return self.settings.duplicate_check and bound.manifest.operation(listing_operation).supported
+
+    def verdict_stands(self, vendor: str, kind: str, given: str) -> bool:
+        return self.verdicts.find(vendor, kind, given) is not None
+
+    async def check_create(
+        self,
+        bound: Bound,
+        kind: str,
+        *,
+        same: str,
+        given: str,
+        resolved: str,
+        dry_run: bool,
+        allow_duplicate: bool,
+        listing: Listing | None,
+    ) -> CreateCheck:
+        """The duplicate check of one create, in a dry run as in the real call (see policy/verdicts.py).
+
+        Unless allow_duplicate: the local record of recent creates (free), then the vendor's list (`listing`,
+        None where the vendor cannot be listed or the check is off) — except in a real create whose exact
+        arguments (`given`, and `resolved`: with assignees as ids) a dry run checked moments ago and found
+        nothing. A real create holds the title's lock from here until its write is over."""
+
+        if allow_duplicate:
+            return CreateCheck(notes=["the duplicate check is skipped (allow_duplicate=true)"])
+        release = None if dry_run else await self.create_lock(bound.vendor, kind, same)
+        try:
+            self.refuse_recent(bound.vendor, kind, same, bound.title)
+            if listing is None:
+                return CreateCheck(release, notes=[f"duplicates checked against the {kind}s created here lately only"])
+            if not dry_run:
+                verdict = self.verdicts.find(bound.vendor, kind, given)
+                if verdict is not None and verdict.resolved == resolved:
+                    return CreateCheck(release)  # the dry run of these arguments listed moments ago
+            warnings = await listing()
+        except BaseException:
+            if release is not None:
+                release()
+            raise
+        if not dry_run:
+            return CreateCheck(release, warnings=warnings)
+        if warnings:
+            return CreateCheck(notes=warnings)
+        self.verdicts.record(bound.vendor, kind, given, resolved)
+        minutes = f"{VERDICT_SECONDS / 60:g} min"
+        return CreateCheck(
+            notes=[
+                f"duplicate check ran (a list read): no open {kind} with this title; the real call with these exact "
+                f"arguments within {minutes} relies on it"
+            ]
+        )
 
     def refuse_recent(self, vendor: str, kind: str, title: str, vendor_title: str) -> None:
         """Refuse a title created here moments ago (the vendor's list may not show it yet)."""

@@ -19,9 +19,10 @@ from ..models import (
     UpdateIntakeRequest,
 )
 from ..policy.gate import NO_OPTIONS, Prepare, Prepared, WriteCall, WriteOptions, WritePreview
+from ..policy.ledger import digest
 from .core import Bound, Core, OnRead, same_title
 from .people import People
-from .tasks import SKIPPED_DUPLICATE_CHECK, already_gone
+from .tasks import already_gone, could_not_check
 from .vendors import VendorCatalogue
 
 OPEN_INTAKE_STATUSES = ("DRAFT", "PENDING", "IN_PROGRESS", "BLOCKED")
@@ -53,55 +54,51 @@ class Intakes:
     def _create(self, req: CreateIntakeRequest, opts: WriteOptions) -> tuple[WriteCall, Prepare[Intake]]:
         vendor = self.vendors.intake_vendor()
         people = self.people.resolver(vendor)
+        given = digest(req.model_dump(mode="json"))
 
         async def prepare(dry_run: bool) -> Prepared[Intake]:
             bound = await self._checkpoint("create_intake", arguments=req)
             resolved_req = req.model_copy(update={"assignees": await people.participants(req.assignees)})
             _reject_duplicate_participants(resolved_req.assignees)
             plan = await bound.adapter.plan_create_intake(resolved_req)
-            release = None if dry_run else await self.core.create_lock(vendor, "intake", req.title)
-            try:
-                checked: list[str] = []
-                if not dry_run and not opts.allow_duplicate:
-                    self.core.refuse_recent(vendor, "intake", req.title, bound.title)
-                    checked = await self._refuse_duplicate(bound, resolved_req)
-            except BaseException:
-                if release is not None:
-                    release()
-                raise
+            lists = not opts.allow_duplicate and self.core.lists_for_duplicates(bound, "list_intakes")
+            check = await self.core.check_create(
+                bound, "intake", same=req.title, given=given, resolved=digest(resolved_req.model_dump(mode="json")),
+                dry_run=dry_run, allow_duplicate=opts.allow_duplicate,
+                listing=(lambda: self._refuse_duplicate(bound, resolved_req, dry_run=dry_run)) if lists else None,
+            )  # fmt: skip
             warnings = self.core.due_warnings(req.due)
 
             def finish(intake: Intake) -> Intake:
                 self.core.creates.remember(vendor, "intake", req.title, str(intake.id))
-                intake.warnings.extend(warnings + checked)
+                self.core.verdicts.forget(vendor, "intake", given)
+                intake.warnings.extend(warnings + check.warnings)
                 intake.resolved = people.resolved
                 return intake
 
-            notes = [n for n in (people.note(), SKIPPED_DUPLICATE_CHECK) if n]
+            notes = [n for n in (people.note(), *check.notes) if n]
             return bound.prepared(
-                plan, finish, notes=notes, warnings=warnings, resolved=people.resolved, release=release
+                plan, finish, notes=notes, warnings=warnings, resolved=people.resolved, release=check.release
             )
 
         return self.core.write_call("create_intake", vendor, req, None, opts), prepare
 
     async def create(self, req: CreateIntakeRequest, opts: WriteOptions = NO_OPTIONS) -> Intake:
         call, prepare = self._create(req, opts)
-        return await self.core.gate.write(call, prepare, Intake)
+        return await self.people.assigning(self.vendors.intake_vendor(), self.core.gate.write(call, prepare, Intake))
 
     async def dry_run_create(self, req: CreateIntakeRequest, opts: WriteOptions = NO_OPTIONS) -> WritePreview:
         call, prepare = self._create(req, opts)
         return await self.core.gate.describe(call, prepare)
 
-    async def _refuse_duplicate(self, bound: Bound, req: CreateIntakeRequest) -> list[str]:
+    async def _refuse_duplicate(self, bound: Bound, req: CreateIntakeRequest, *, dry_run: bool) -> list[str]:
         """Refuse when a recent open intake has the same title; returns warnings when the check could not run."""
 
-        if not self.core.settings.duplicate_check:
-            return []
         query = ListIntakesRequest(query=req.title, status=list(OPEN_INTAKE_STATUSES), limit=50, sort="-created_at")
         try:
             page = await bound.adapter.list_intakes(query)
         except TaskLinkError as exc:
-            return [f"The duplicate check could not run ({exc.message}); created anyway."]
+            return [could_not_check(exc, dry_run)]
         same = [i for i in page.intakes if same_title(i.title, req.title) and self.core.recent(i.created_at)]
         if same:
             listed = "; ".join(f"intake {i.id} '{i.title}' ({i.reference_id}, {i.status})" for i in same[:5])
@@ -178,7 +175,7 @@ class Intakes:
         """Set, add to, or remove from an intake's assignees and collaborators."""
 
         call, prepare = self._assign(intake_id, assignees, mode, opts)
-        return await self.core.gate.write(call, prepare, Intake)
+        return await self.people.assigning(self.vendors.intake_vendor(), self.core.gate.write(call, prepare, Intake))
 
     async def dry_run_update_assignees(
         self,

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+from typing import TypeVar
+
 from pydantic import BaseModel, Field
 
+from ..errors import TaskLinkError
 from ..models import Person
-from ..people import LOOKUP_LIMIT, PeopleResolver
+from ..people import LOOKUP_LIMIT, DirectoryCache, PeopleResolver, refused_assignee
 from .core import Core, OnRead
+
+T = TypeVar("T")
 
 HOW_TO_ASSIGN = (
     "Pass a person's `id` as the assignee: create_task/update_task assignees=[id]; create_intake/"
@@ -26,11 +32,27 @@ class FoundPeople(BaseModel):
 class People:
     def __init__(self, core: Core) -> None:
         self.core = core
+        #: each vendor's recent answers (people.PEOPLE_TTL_SECONDS), shared by find_people and assignee names
+        self.directory = DirectoryCache()
 
     async def find(self, vendor: str, query: str, limit: int = 10, *, on_page: OnRead | None = None) -> FoundPeople:
         bound = await self.core.checkpoint(vendor, "find_people", on_read=on_page)
-        people = await bound.adapter.find_people(query, limit)
+        people = self.directory.get(vendor, query, limit)
+        if people is None:
+            people = await bound.adapter.find_people(query, limit)
+            self.directory.put(vendor, query, limit, people)
         return FoundPeople(vendor=vendor, query=query, people=people, warnings=bound.warnings)
+
+    async def assigning(self, vendor: str, write: Awaitable[T]) -> T:
+        """`write`, which sets assignees: when the vendor refuses one, its recent directory answers may be out
+        of date, so they are dropped (the next lookup asks the vendor)."""
+
+        try:
+            return await write
+        except TaskLinkError as exc:
+            if refused_assignee(exc):
+                self.directory.forget(vendor)
+            raise
 
     def resolver(self, vendor: str, *, active_only: bool = True) -> PeopleResolver:
         """Turns the assignees of one write given by name or email into ids (see people.py)."""

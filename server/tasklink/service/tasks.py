@@ -15,10 +15,16 @@ from ..models import (
     UpdateTaskRequest,
 )
 from ..policy.gate import NO_OPTIONS, Prepared, WriteCall, WriteOptions, WritePreview
-from .core import Bound, Core, OnRead, same_title
+from ..policy.ledger import digest
+from .core import Bound, Core, OnRead, alongside, list_read_ahead, same_title
 from .people import People
 
-SKIPPED_DUPLICATE_CHECK = "the duplicate check needs a vendor read and is skipped in a dry run"
+
+def could_not_check(exc: TaskLinkError, dry_run: bool) -> str:
+    """What a create says when the vendor's list, the duplicate check's read, failed."""
+
+    then = "the real call tries again" if dry_run else "created anyway"
+    return f"The duplicate check could not run ({exc.message}); {then}."
 
 
 class Tasks:
@@ -39,7 +45,8 @@ class Tasks:
         resolved: list[ResolvedPerson] = []
         if req.assignee is not None:  # a name or email filters as it assigns: one active match, or an error
             people = self.people.resolver(req.vendor, active_only=False)
-            assignee = await people.user_id(self._me(bound, req.assignee), "assignee")
+            lookup = people.user_id(self._me(bound, req.assignee), "assignee")
+            assignee = await alongside(lookup, list_read_ahead(bound.adapter))  # the filter's slug, meanwhile
             req, resolved = req.model_copy(update={"assignee": assignee}), people.resolved
         page = await bound.adapter.list_tasks(req)
         page.warnings.extend(bound.warnings + self._lag_note(bound, page))
@@ -84,33 +91,34 @@ class Tasks:
 
     def _create(self, req: CreateTaskRequest, opts: WriteOptions) -> tuple[WriteCall, Any]:
         people = self.people.resolver(req.vendor)
+        given = digest(req.model_dump(mode="json"))
 
         async def prepare(dry_run: bool) -> Prepared[Task]:
             bound = await self.core.checkpoint(req.vendor, "create_task", arguments=req)
-            resolved_req = req.model_copy(update={"assignees": await people.refs(req.assignees)})
+            lists = not opts.allow_duplicate and self.core.lists_for_duplicates(bound, "list_tasks")
+            # the list will be read: what it needs (Lightfield's definitions) is read beside the people lookups
+            ahead = lists and (dry_run or not self.core.verdict_stands(req.vendor, "task", given))
+            assignees = await alongside(people.refs(req.assignees), list_read_ahead(bound.adapter) if ahead else None)
+            resolved_req = req.model_copy(update={"assignees": assignees})
             plan = await bound.adapter.plan_create_task(resolved_req)
             same = same_create(resolved_req)
-            release = None if dry_run else await self.core.create_lock(req.vendor, "task", same)
-            try:
-                checked: list[str] = []
-                if not dry_run and not opts.allow_duplicate:
-                    self.core.refuse_recent(req.vendor, "task", same, bound.title)
-                    checked = await self._refuse_duplicate(bound, resolved_req)
-            except BaseException:
-                if release is not None:
-                    release()
-                raise
+            check = await self.core.check_create(
+                bound, "task", same=same, given=given, resolved=digest(resolved_req.model_dump(mode="json")),
+                dry_run=dry_run, allow_duplicate=opts.allow_duplicate,
+                listing=(lambda: self._refuse_duplicate(bound, resolved_req, dry_run=dry_run)) if lists else None,
+            )  # fmt: skip
             warnings = self.core.due_warnings(req.due)
 
             def finish(task: Task) -> Task:
                 self.core.creates.remember(req.vendor, "task", same, task.id)
-                task.warnings.extend(warnings + checked + bound.warnings)
+                self.core.verdicts.forget(req.vendor, "task", given)
+                task.warnings.extend(warnings + check.warnings + bound.warnings)
                 task.resolved = people.resolved
                 return task
 
-            notes = [n for n in (people.note(), SKIPPED_DUPLICATE_CHECK) if n]
+            notes = [n for n in (people.note(), *check.notes) if n]
             return bound.prepared(plan, finish, notes=notes, warnings=warnings + bound.warnings,
-                                  resolved=people.resolved, release=release)  # fmt: skip
+                                  resolved=people.resolved, release=check.release)  # fmt: skip
 
         async def recover() -> Task | None:
             return await self._created_earlier(req)
@@ -129,17 +137,16 @@ class Tasks:
 
     async def create(self, req: CreateTaskRequest, opts: WriteOptions = NO_OPTIONS) -> Task:
         call, prepare = self._create(req, opts)
-        return await self.core.gate.write(call, prepare, Task)
+        return await self.people.assigning(req.vendor, self.core.gate.write(call, prepare, Task))
 
     async def dry_run_create(self, req: CreateTaskRequest, opts: WriteOptions = NO_OPTIONS) -> WritePreview:
         call, prepare = self._create(req, opts)
         return await self.core.gate.describe(call, prepare)
 
-    async def _refuse_duplicate(self, bound: Bound, req: CreateTaskRequest) -> list[str]:
-        """Refuse when the vendor already has a recent open task with this title (and assignee)."""
+    async def _refuse_duplicate(self, bound: Bound, req: CreateTaskRequest, *, dry_run: bool) -> list[str]:
+        """Refuse when the vendor already has a recent open task with this title (and assignee); the warning
+        when the check could not run."""
 
-        if not self.core.settings.duplicate_check or not bound.manifest.operation("list_tasks").supported:
-            return []
         listing = bound.manifest.operation("list_tasks")
         filters_by_assignee = listing.accepts is None or any(a.field == "assignee" for a in listing.accepts)
         assignee = next((a.user_id for a in req.assignees if a.user_id), None) if filters_by_assignee else None
@@ -147,7 +154,7 @@ class Tasks:
         try:
             page = await bound.adapter.list_title_matches(query)
         except TaskLinkError as exc:
-            return [f"The duplicate check could not run ({exc.message}); created anyway."]
+            return [could_not_check(exc, dry_run)]
         same = [
             t
             for t in page.tasks
@@ -187,7 +194,7 @@ class Tasks:
 
     async def update(self, req: UpdateTaskRequest, opts: WriteOptions = NO_OPTIONS) -> Task:
         call, prepare = self._update(req, opts)
-        return await self.core.gate.write(call, prepare, Task)
+        return await self.people.assigning(req.vendor, self.core.gate.write(call, prepare, Task))
 
     async def dry_run_update(self, req: UpdateTaskRequest, opts: WriteOptions = NO_OPTIONS) -> WritePreview:
         call, prepare = self._update(req, opts)

@@ -35,6 +35,8 @@ from ..models import DryRunReport
 from ._limits import CircuitBreaker, LimitSettings, RateLimits
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: the errors a retry may cure (`VendorHttp._backoff` decides which of them, and when)
+RETRYABLE = (RateLimited, VendorUnavailable, OutcomeUnknown)
 REDACTED = "***"
 T = TypeVar("T")
 
@@ -148,18 +150,27 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
 SENSITIVE_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "client-secret", "client-id", "cookie", "set-cookie", "x-api-key"}
 )
+#: (pattern, the lowercase words one of which any match contains): a text without them is not scanned
 _CREDENTIAL_PATTERNS = (
     # a header line or JSON field carrying a credential: `Authorization: Basic …`, "cookie": "…"
-    re.compile(
-        r'(?i)(?P<keep>\b(?:proxy-)?(?:authorization|cookie|set-cookie|x-api-key|client-secret)"?\s*[:=]\s*"?)'
-        r'[^"\r\n,}]+'
+    (
+        re.compile(
+            r'(?i)(?P<keep>\b(?:proxy-)?(?:authorization|cookie|set-cookie|x-api-key|client-secret)"?\s*[:=]\s*"?)'
+            r'[^"\r\n,}]+'
+        ),
+        ("authorization", "cookie", "x-api-key", "client-secret"),
     ),
     # a scheme and its token anywhere: `Bearer eyJ…`, `Basic ZGFu…`
-    re.compile(r"(?i)(?P<keep>\b(?:bearer|basic)\s+)[A-Za-z0-9._~+/=-]{8,}"),
+    (re.compile(r"(?i)(?P<keep>\b(?:bearer|basic)\s+)[A-Za-z0-9._~+/=-]{8,}"), ("bearer", "basic")),
     # URL userinfo: https://user:secret@host
-    re.compile(r"(?P<keep>//[^/\s:@]+:)[^/\s@]+(?=@)"),
+    (re.compile(r"(?P<keep>//[^/\s:@]+:)[^/\s@]+(?=@)"), ("@",)),
     # query parameters named like credentials: ?api_key=…&token=…
-    re.compile(r'(?i)(?P<keep>[?&](?:api[_-]?key|access[_-]?token|token|client[_-]?secret|secret|password)=)[^&\s"]+'),
+    (
+        re.compile(
+            r'(?i)(?P<keep>[?&](?:api[_-]?key|access[_-]?token|token|client[_-]?secret|secret|password)=)[^&\s"]+'
+        ),
+        ("key=", "token=", "secret=", "password="),
+    ),
 )
 
 
@@ -169,14 +180,29 @@ class Redactor:
     anything shaped like a credential (authorization and cookie values, bearer/basic tokens, URL
     userinfo, key-like query parameters) even when it is not one of ours."""
 
-    def __init__(self, secrets: Iterable[str]) -> None:
-        self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+    def __init__(self, secrets: Iterable[str] | Callable[[], Iterable[str]]) -> None:
+        #: with a function, the secrets are read on first use (it may load every vendor's settings)
+        self._source = secrets if callable(secrets) else None
+        self._secrets = None if callable(secrets) else self._ordered(secrets)
+
+    @staticmethod
+    def _ordered(secrets: Iterable[str]) -> list[str]:
+        return sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+
+    @property
+    def secrets(self) -> list[str]:
+        if self._secrets is None:
+            assert self._source is not None
+            self._secrets = self._ordered(self._source())
+        return self._secrets
 
     def __call__(self, text: str) -> str:
-        for secret in self._secrets:
+        for secret in self.secrets:
             text = text.replace(secret, REDACTED)
-        for pattern in _CREDENTIAL_PATTERNS:
-            text = pattern.sub(_keep_label, text)
+        lowered = text.lower()
+        for pattern, words in _CREDENTIAL_PATTERNS:
+            if any(word in lowered for word in words):  # scanning costs more than looking for its words
+                text = pattern.sub(_keep_label, text)
         return text
 
     def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
@@ -291,16 +317,36 @@ class VendorHttp:
         if not self.may_retry(request) or self.retry.attempts <= 1:
             return await self._send_once(request, ok, want_json, deadline)
         self.waits.clear()
-        import stamina  # first retryable request only: keeps stamina and tenacity out of start-up
+        try:  # the first attempt needs no retry machinery: most requests succeed here
+            return await self._send_once(request, ok, want_json, deadline)
+        except RETRYABLE as exc:  # anything else is never retried (`_backoff`), so it simply propagates
+            failed = exc
+        return await self._retry(request, ok, want_json, deadline, failed)
 
+    async def _retry(
+        self, request: VendorRequest, ok: tuple[int, ...], want_json: bool, deadline: float, failed: Exception
+    ) -> tuple[httpx2.Response, Any]:
+        """The retry policy after a first attempt failed with `failed`: stamina decides (through `_backoff`)
+        whether and when to try again, counting that first attempt as its own first, so attempts, waits and
+        the overall deadline are what they are when every attempt runs under it."""
+
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise failed
+        import stamina  # after a first failure only: keeps stamina and tenacity out of start-up and success
+
+        first: Exception | None = failed
         async for attempt in stamina.retry_context(
             on=self._backoff,
             attempts=self.retry.attempts,
-            timeout=self.retry.deadline,
+            timeout=remaining,
             wait_initial=self.retry.wait_initial,
             wait_max=self.retry.wait_max,
         ):
             with attempt:
+                if first is not None:
+                    replayed, first = first, None
+                    raise replayed
                 return await self._send_once(request, ok, want_json, deadline)
         raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
 
@@ -328,7 +374,7 @@ class VendorHttp:
         )
 
     def _backoff(self, exc: Exception) -> bool | float:
-        """Whether (and how long to wait before) retrying after `exc`."""
+        """Whether (and how long to wait before) retrying after `exc` (never for anything but RETRYABLE)."""
 
         if isinstance(exc, RateLimited):
             if exc.retry_after is None:
@@ -346,7 +392,11 @@ class VendorHttp:
     ) -> tuple[httpx2.Response, Any]:
         self.breaker.check()
         category = request.category or ("read" if not request.is_write else "write")
-        async with self.concurrency:
+        try:  # a free slot is taken without a checkpoint: the request itself yields soon enough
+            self.concurrency.acquire_nowait()
+        except anyio.WouldBlock:
+            await self.concurrency.acquire()
+        try:
             await self.rate_limits.acquire(category, budget=max(0.0, deadline - time.monotonic()))
             try:
                 response = await self.client.send(self._build(request), stream=True, follow_redirects=False)
@@ -357,6 +407,8 @@ class VendorHttp:
             except httpx2.HTTPError as exc:
                 self.breaker.failure()
                 raise self._transport_error(request, exc) from None
+        finally:
+            self.concurrency.release()
         self.rate_limits.observe(category, response.headers)
         failed = response.status_code == 429 or response.status_code >= 500
         self.breaker.failure() if failed else self.breaker.success()

@@ -72,7 +72,12 @@ class RateLimits:
     async def acquire(self, category: str, *, budget: float) -> None:
         """Wait for a slot, for at most `budget` seconds; otherwise refuse without sending."""
 
-        pause = self._paused_until.get(category, 0.0) - self.clock()
+        bucket = self._bucket(category)
+        paused_until = self._paused_until.get(category)
+        pause = 0.0 if paused_until is None else paused_until - self.clock()
+        if pause <= 0 and bucket.has_capacity():
+            await bucket.acquire()  # a slot is free now: no wait, so no deadline to watch
+            return
         if pause > budget:
             raise RateLimited(
                 f"{self.vendor_title} asked for a pause of {pause:.0f} s (X-RateLimit-Reset); nothing was sent",
@@ -81,7 +86,7 @@ class RateLimits:
         with anyio.move_on_after(budget) as scope:
             if pause > 0:
                 await anyio.sleep(pause)
-            await self._bucket(category).acquire()
+            await self._bucket(category).acquire()  # the bucket again: a pause may have replaced it
         if scope.cancelled_caught:
             raise RateLimited(
                 f"Too many {self.vendor_title} requests are queued (client-side limit); nothing was sent",

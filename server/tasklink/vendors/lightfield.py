@@ -4,9 +4,11 @@ Wire facts: base `https://api.lightfield.app`, every path under `/v1/`; `Authori
 <key>` and `Lightfield-Version: 2026-03-01` on every request; writes take bare `$`-prefixed field
 values and relationships, reads wrap them (`{value, valueType}`, `{cardinality, objectType,
 values}`); create answers 200; update is `POST /v1/tasks/{id}` with `{add|remove|replace}`
-relationship operations; DELETE is a soft delete that returns the record; lists come from a search
-index that lags writes, so every write is read back by id; `Idempotency-Key` is honoured on
-create and update, which is what makes resending a write after a 429 or 5xx safe.
+relationship operations; create and update answer the full record (TaskCreateResponse,
+TaskUpdateResponse), which is the write's result — nothing is read back; DELETE is a soft delete
+that returns the record; lists come from a search index that lags writes, so a task is never
+looked up in a list right after a write; `Idempotency-Key` is honoured on create and update,
+which is what makes resending a write after a 429 or 5xx safe.
 
 Lists filter with `key[operator]=value`, and each value type allows only some operators, so the
 operator of every filter tasklink builds comes from the field's value type in `GET
@@ -23,8 +25,10 @@ unknown relationship or a missing related record says how to look the right one 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from functools import partial
+from typing import Any, ClassVar, TypeVar
 
 import anyio
 import httpx2
@@ -55,8 +59,10 @@ MEMBERS = "/v1/members"
 RECORD_LISTS = {"account": "/v1/accounts", "opportunity": "/v1/opportunities"}
 #: a relationship's key in vendor_fields -> the find_records kind whose ids it takes
 RELATED_KINDS = {"$account": "account", "$opportunity": "opportunity"}
-#: how many member pages find_people reads (the member list has no documented name filter)
+#: how many member pages find_people reads (the member list has no documented name filter); after the first,
+#: the pages its totalCount says exist are read at once
 MEMBER_PAGES_MAX = 8
+T = TypeVar("T")
 
 #: system relationships a caller may set through vendor_fields; bare slugs are custom relationships
 VENDOR_RELATIONSHIPS = ("$account", "$opportunity", "$createdBy")
@@ -311,7 +317,10 @@ class TaskDefinitions(VendorRecord):
 
 
 class DefinitionsCache:
-    """The task definitions, read once per adapter; the adapter's per-call copies share this object."""
+    """The task definitions, read once per adapter; the adapter's per-call copies share this object.
+
+    They are kept with no time limit: they change only when an administrator edits the task schema, and a
+    list filter that no longer fits them is answered `unknown_relationship`, which reads them again (once)."""
 
     def __init__(self) -> None:
         self.current: TaskDefinitions | None = None
@@ -546,9 +555,10 @@ class LightfieldAdapter(VendorAdapter[LightfieldSettings]):
 
     async def plan_create_task(self, req: CreateTaskRequest) -> WritePlan[Task]:
         async def read(created: Any) -> Task:
+            # task.create answers the record itself (TaskCreateResponse: id, fields, relationships, httpLink),
+            # so it is read from the answer, with no second request (and never from the lagging list).
             record = read_as(TaskRecord, created, vendor_title=self.manifest.title, action="create task", write=True)
-            # The list index lags writes: read the record back by id, never from a list.
-            return await self.get_task(record.id)
+            return self._task(record)
 
         return WritePlan(self.build_create_task(req), read, explain=_relationship_error)
 
@@ -620,27 +630,13 @@ class LightfieldAdapter(VendorAdapter[LightfieldSettings]):
         return await self.list_query(req, exact_title=exact_title, stale=query.definitions)
 
     async def _list_pages(self, filters: list[tuple[str, str]], pages: list[tuple[int, int]]) -> list[TaskList]:
-        results: list[TaskList | None] = [None for _ in pages]
-
-        async def fetch(n: int, offset: int, size: int) -> None:
+        async def fetch(offset: int, size: int) -> TaskList:
             params = [("offset", str(offset)), ("limit", str(size)), *filters]
             request = VendorRequest("GET", TASKS, params=params, action="list tasks", category="search")
             data = await self.http.send_json(request)
-            results[n] = read_as(TaskList, data, vendor_title=self.manifest.title, action=request.action)
+            return read_as(TaskList, data, vendor_title=self.manifest.title, action=request.action)
 
-        if len(pages) == 1:
-            await fetch(0, *pages[0])
-        else:
-            try:
-                async with anyio.create_task_group() as group:
-                    for n, (offset, size) in enumerate(pages):
-                        group.start_soon(fetch, n, offset, size)
-            except ExceptionGroup as failed:  # the call fails with the first page's own error, as when sequential
-                first: BaseException = failed
-                while isinstance(first, BaseExceptionGroup):
-                    first = first.exceptions[0]
-                raise first from None
-        return [page for page in results if page is not None]
+        return await at_once([partial(fetch, offset, size) for offset, size in pages])
 
     async def plan_update_task(self, req: UpdateTaskRequest) -> WritePlan[Task]:
         async def read(updated: Any) -> Task:
@@ -654,7 +650,7 @@ class LightfieldAdapter(VendorAdapter[LightfieldSettings]):
                     field="idempotency_key",
                     hint="use a new key for each distinct update",
                 )
-            return await self.get_task(req.task_id)
+            return self._task(record)  # task.update answers the updated record (TaskUpdateResponse)
 
         def explain(exc: TaskLinkError) -> TaskLinkError:
             if isinstance(exc, NotFound):
@@ -679,23 +675,36 @@ class LightfieldAdapter(VendorAdapter[LightfieldSettings]):
         return WritePlan(request, read, explain=explain)
 
     async def find_people(self, query: str, limit: int) -> list[Person]:
-        """Members whose email equals, or whose first/last/full name starts with, `query`."""
+        """Members whose email equals, or whose first/last/full name starts with, `query`.
+
+        The member list has no name filter, so pages are read: the first, then — when it did not settle
+        the answer — every further page its totalCount says exists (at most MEMBER_PAGES_MAX in all), at once."""
 
         needle = query.strip().lower()
-        found: list[Person] = []
-        for page in range(MEMBER_PAGES_MAX):
-            params = {"offset": str(page * self.page_max), "limit": str(self.page_max)}
-            request = VendorRequest("GET", MEMBERS, params=params, action="find people", category="search")
-            members = read_as(
-                MemberList, await self.http.send_json(request), vendor_title=self.manifest.title, action="find people"
-            )
-            for member in members.data:
-                person = _person(member)
-                if _person_matches(person, needle):
-                    found.append(person)
-            if len(members.data) < self.page_max or len(found) >= limit:
-                break
+        pages = [await self._member_page(0)]
+        found = _matching(pages[0], needle)
+        # a full last page means more may follow (totalCount is a hint: it can move between pages)
+        while len(pages[-1].data) == self.page_max and len(pages) < MEMBER_PAGES_MAX and len(found) < limit:
+            counted = min(MEMBER_PAGES_MAX, -(-pages[-1].total_count // self.page_max))
+            batch = range(len(pages), max(counted, len(pages) + 1))
+            for page in await at_once([partial(self._member_page, n) for n in batch]):
+                if len(pages[-1].data) < self.page_max:  # the documented end of the list came earlier
+                    break
+                pages.append(page)
+                found.extend(_matching(page, needle))
         return found[:limit]
+
+    async def _member_page(self, page: int) -> MemberList:
+        params = {"offset": str(page * self.page_max), "limit": str(self.page_max)}
+        request = VendorRequest("GET", MEMBERS, params=params, action="find people", category="search")
+        data = await self.http.send_json(request)
+        return read_as(MemberList, data, vendor_title=self.manifest.title, action="find people")
+
+    async def prepare_list_filters(self) -> None:
+        """Read ahead what a filtered list needs (the task definitions: each filter's operator and the assignee's
+        filter slug), so that read can run beside the call's other reads (its people lookups)."""
+
+        await self.task_definitions()
 
     async def find_records(self, kind: str, query: str, limit: int) -> RecordMatches:
         """Accounts or opportunities whose `$name` starts with `query`, or the task relationship keys."""
@@ -744,6 +753,33 @@ class LightfieldAdapter(VendorAdapter[LightfieldSettings]):
             url=record.http_link,
             created_at=record.created_at,
         )
+
+
+async def at_once(reads: Sequence[Callable[[], Awaitable[T]]]) -> list[T]:
+    """Independent reads sent at the same time; their results in order. A failure is raised as itself (the
+    first failed read's own error, as if they had run one after another), never as an exception group."""
+
+    if len(reads) == 1:
+        return [await reads[0]()]
+    results: list[T | None] = [None for _ in reads]
+
+    async def run(n: int) -> None:
+        results[n] = await reads[n]()
+
+    try:
+        async with anyio.create_task_group() as group:
+            for n in range(len(reads)):
+                group.start_soon(run, n)
+    except ExceptionGroup as failed:
+        first: BaseException = failed
+        while isinstance(first, BaseExceptionGroup):
+            first = first.exceptions[0]
+        raise first from None
+    return [r for r in results if r is not None]
+
+
+def _matching(page: MemberList, needle: str) -> list[Person]:
+    return [person for person in map(_person, page.data) if _person_matches(person, needle)]
 
 
 def _entity_record(kind: str, row: EntityRecord) -> FoundRecord:

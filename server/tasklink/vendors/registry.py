@@ -2,12 +2,22 @@
 
 Vendors come from the manifests. A vendor with none of its credentials set (or with
 TASKLINK_SANDBOX=1) runs on its embedded simulator through an in-process ASGI transport — the
-adapter cannot tell the difference. Adapter modules and simulators are imported on first use.
+adapter cannot tell the difference.
+
+Configuration imports only what it needs. A shipped vendor with no `<NAME>_*` variable in the
+environment runs on its sandbox without its adapter module being imported: the adapter (and the
+check that it implements every operation its manifest supports) is loaded when the vendor is first
+used, and the shipped pairs are checked by tests/test_adapter_contract.py. A vendor with such a
+variable has its adapter's settings read and validated at start-up, as does every vendor added
+through TASKLINK_MANIFEST_DIRS (whose adapter tasklink's tests never saw). Simulators are imported
+when their sandbox is first used; their demo credentials come from `sandbox.demo`.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -31,18 +41,58 @@ SandboxMiddleware = Callable[[str, ASGIApp], ASGIApp]
 
 @dataclass
 class VendorRuntime:
+    """One configured vendor. Its adapter class and (on the sandbox) its settings are loaded on first use."""
+
     manifest: VendorManifest
     mode: Mode
-    settings: VendorSettings
-    adapter_cls: type[VendorAdapter[Any]]
+    app: TaskLinkSettings
     adapter: VendorAdapter[Any] | None = None
     sandbox_app: Any = None
     client: httpx2.AsyncClient | None = None
     lock: anyio.Lock = field(default_factory=anyio.Lock)
+    loaded_adapter: type[VendorAdapter[Any]] | None = field(default=None, repr=False)
+    loaded_settings: VendorSettings | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
         return self.manifest.name
+
+    @property
+    def adapter_cls(self) -> type[VendorAdapter[Any]]:
+        if self.loaded_adapter is None:
+            self.loaded_adapter = adapter_for(self.manifest)
+        return self.loaded_adapter
+
+    @property
+    def settings(self) -> VendorSettings:
+        """The vendor's settings: read from the environment (live), or those that reach its simulator."""
+
+        if self.loaded_settings is None:
+            self.loaded_settings = self.adapter_cls.sandbox_settings(self.app, sandbox_demo(self.manifest))
+        return self.loaded_settings
+
+
+def sandbox_demo(manifest: VendorManifest) -> dict[str, str]:
+    """The demo credentials of the vendor's simulator: its own `demo_settings()` once it is loaded, and
+    until then (for a shipped simulator) the same values from `sandbox.demo`, without importing it."""
+
+    from ..sandbox.demo import demo_settings
+
+    found = None if manifest.sandbox.partition(":")[0] in sys.modules else demo_settings(manifest.sandbox)
+    return found if found is not None else dict(sibling(manifest.sandbox, "demo_settings")())
+
+
+def shipped(manifest: VendorManifest) -> bool:
+    """Whether the manifest is one of tasklink's own (not from TASKLINK_MANIFEST_DIRS)."""
+
+    return manifest.path is not None and manifest.path.parent == manifests_dir()
+
+
+def may_have_credentials(manifest: VendorManifest) -> bool:
+    """Whether any `<NAME>_*` variable is set: the vendor's settings must then be read (and checked)."""
+
+    prefix = f"{manifest.name.upper()}_"
+    return any(value and key.upper().startswith(prefix) for key, value in os.environ.items())
 
 
 def adapter_for(manifest: VendorManifest) -> type[VendorAdapter[Any]]:
@@ -62,6 +112,25 @@ def adapter_for(manifest: VendorManifest) -> type[VendorAdapter[Any]]:
 
 def manifest_file(manifest: VendorManifest) -> str:
     return str(manifest.path or manifests_dir() / f"{manifest.name}.toml")
+
+
+def read_settings(rt: VendorRuntime) -> list[str]:
+    """Load the adapter (checking it implements its manifest) and read its settings from the environment:
+    a vendor with credentials goes live; the problems that stop its live configuration from working."""
+
+    settings = rt.adapter_cls.settings_class()
+    present = settings.present_credentials()
+    if not present or rt.app.sandbox:
+        return []
+    rt.mode, rt.loaded_settings = "live", settings
+    problems: list[str] = []
+    missing = [settings.env_name(f) for f in settings.credential_fields if f not in present]
+    if missing:
+        problems.append(
+            f"set {', '.join(missing)} as well "
+            f"(or unset {', '.join(settings.env_name(f) for f in present)} to use the sandbox)"
+        )
+    return problems + settings.validate_live()
 
 
 def check_vendor_names(app: TaskLinkSettings) -> None:
@@ -100,21 +169,11 @@ class Vendors:
         for name, manifest in manifests.items():
             if app.vendors and name not in app.vendors:
                 continue
-            adapter_cls = adapter_for(manifest)
-            settings = adapter_cls.settings_class()
-            present = settings.present_credentials()
-            mode: Mode = "live" if present and not app.sandbox else "sandbox"
-            if mode == "live":
-                missing = [settings.env_name(f) for f in settings.credential_fields if f not in present]
-                if missing:
-                    problems.append(
-                        f"{manifest.title}: set {', '.join(missing)} as well "
-                        f"(or unset {', '.join(settings.env_name(f) for f in present)} to use the sandbox)"
-                    )
-                problems.extend(f"{manifest.title}: {p}" for p in settings.validate_live())
-            else:
-                settings = adapter_cls.sandbox_settings(app, sibling(manifest.sandbox, "demo_settings")())
-            runtimes[name] = VendorRuntime(manifest=manifest, mode=mode, settings=settings, adapter_cls=adapter_cls)
+            runtimes[name] = rt = VendorRuntime(manifest=manifest, mode="sandbox", app=app)
+            if not shipped(manifest) or may_have_credentials(manifest):
+                problems.extend(f"{manifest.title}: {p}" for p in read_settings(rt))
+                if rt.mode == "sandbox":
+                    _ = rt.settings  # the sandbox's settings read the vendor's variables too (an API version)
         if problems:
             raise ConfigurationError("Vendor configuration is incomplete: " + "; ".join(problems))
         return cls(app, runtimes, sandbox_middleware=sandbox_middleware)
@@ -140,7 +199,7 @@ class Vendors:
     @property
     def redactor(self) -> Redactor:
         if self._redactor is None:
-            self._redactor = Redactor(self.secret_values())
+            self._redactor = Redactor(self.secret_values)  # read on first use: it loads every vendor's adapter
         return self._redactor
 
     async def adapter(self, vendor: str) -> VendorAdapter[Any]:

@@ -24,8 +24,9 @@ scope file:read) documents no filterable property, so files are matched by name 
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Mapping
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, quote, urlsplit
 
@@ -306,11 +307,21 @@ class WorkivaSettings(VendorSettings):
 # -- OAuth2 client credentials ----------------------------------------------------------------
 
 
-class WorkivaTokenAuth(httpx2.Auth):
-    """Bearer tokens from `POST /oauth2/token`, cached until shortly before they expire.
+#: a token is renewed in the background once this share of its lifetime has passed, so no call waits for one
+TOKEN_RENEW_FRACTION = 0.75
 
-    A 401 on a call means the token died early (revoked, or expired on Workiva's clock): fetch a
-    new one and resend once; a second 401 is returned as is. Concurrent calls share one fetch.
+
+class WorkivaTokenAuth(httpx2.Auth):
+    """Bearer tokens from `POST /oauth2/token`, renewed in the background before they expire.
+
+    The first request that needs a token fetches it (concurrent first requests share that one fetch;
+    `fetch_ahead` starts it earlier, for a caller that knows the adapter will be used). From then on each
+    token is renewed in the background once TOKEN_RENEW_FRACTION of its lifetime has passed, while the
+    client is open — so after the first, no call waits for a token fetch. A request that finds no usable
+    token (after a failed renewal) fetches one itself; every fetch holds one lock, so there is never a
+    second fetch at the same time, and a request that waited for a fetch that failed gets that failure
+    rather than sending another. A 401 on a call means the token died early (revoked, or expired on
+    Workiva's clock): fetch a new one and resend once; a second 401 is returned as is.
     """
 
     def __init__(
@@ -329,9 +340,19 @@ class WorkivaTokenAuth(httpx2.Auth):
         self.clock = clock
         self._lock = anyio.Lock()
         self._token: str | None = None
+        #: a token is not used after this (a little before it expires, so it never expires in flight)
         self._refresh_at = 0.0
+        #: renewed in the background from here
+        self._renew_at = 0.0
         #: how many tokens this auth has fetched (diagnostics and tests)
         self.fetches = 0
+        #: answered fetches, and the last one's failure (None when it succeeded)
+        self._attempts = 0
+        self._failure: TaskLinkError | None = None
+        #: the client background fetches go through (see `bind`), and the task that keeps the token fresh
+        self._client: httpx2.AsyncClient | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._keeper: asyncio.Task[Any] | None = None
 
     def _fresh(self) -> bool:
         return self._token is not None and self.clock() < self._refresh_at
@@ -344,23 +365,90 @@ class WorkivaTokenAuth(httpx2.Auth):
         return httpx2.Request("POST", self.token_url, data=form, headers=headers)
 
     async def _accept(self, response: httpx2.Response) -> None:
-        await response.aread()
-        if response.status_code != 200:
-            raise token_error(response)
         try:
-            answer = WorkivaBearerToken.model_validate_json(response.content)
-        except ValidationError:
-            raise VendorUnavailable("Workiva's token endpoint answered without a usable access token") from None
+            await response.aread()
+            if response.status_code != 200:
+                raise token_error(response)
+            try:
+                answer = WorkivaBearerToken.model_validate_json(response.content)
+            except ValidationError:
+                raise VendorUnavailable("Workiva's token endpoint answered without a usable access token") from None
+        except TaskLinkError as exc:
+            self._failure = exc  # what a request that waited for this fetch is told
+            raise
+        finally:
+            self._attempts += 1
+        now = self.clock()
         self._token = answer.access_token
         lifetime = float(answer.expires_in)
-        # Refresh a little early so a token never expires in flight.
-        self._refresh_at = self.clock() + lifetime - min(60.0, lifetime / 10)
+        self._refresh_at = now + lifetime - min(60.0, lifetime / 10)
+        self._renew_at = min(now + lifetime * TOKEN_RENEW_FRACTION, self._refresh_at)
+        self._failure = None
         self.fetches += 1
+        self._keep_fresh()
+
+    # -- in the background ---------------------------------------------------------------------
+
+    def bind(self, client: httpx2.AsyncClient) -> None:
+        """The client (its transport, timeouts) that background fetches are sent through."""
+
+        self._client = client
+
+    def fetch_ahead(self) -> None:
+        """Fetch a token now, in the background, unless one is held or being fetched (a warm-up)."""
+
+        if not self._fresh():
+            self._spawn(self._fetch_in_background(self._attempts))
+
+    def _keep_fresh(self) -> None:
+        if self._keeper is None or self._keeper.done():
+            self._keeper = self._spawn(self._renewals())
+
+    def _spawn(self, work: Coroutine[Any, Any, object]) -> asyncio.Task[Any] | None:
+        """Run `work` in the background of the running event loop (none: it is dropped; requests fetch)."""
+
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            work.close()
+            return None
+        task = loop.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _renewals(self) -> None:
+        """Renew each token at its `_renew_at`, for as long as the client is open and renewals succeed."""
+
+        while self._client is not None and not self._client.is_closed:
+            wait = self._renew_at - self.clock()  # moves on when a 401 or a request renewed the token meanwhile
+            if wait > 0:
+                await anyio.sleep(min(wait, 30.0))  # a closed client is noticed within 30 s
+            elif not await self._fetch_in_background(self._attempts, renewal=True):
+                return  # a request fetches the next token itself; its success starts renewing again
+
+    async def _fetch_in_background(self, seen: int, *, renewal: bool = False) -> bool:
+        client = self._client
+        if client is None or client.is_closed:
+            return False
+        async with self._lock:
+            if self._attempts != seen or (self._fresh() and not (renewal and self.clock() >= self._renew_at)):
+                return True  # fetched meanwhile
+            try:
+                await self._accept(await client.send(self._token_request(), auth=None))
+            except (TaskLinkError, httpx2.HTTPError):
+                return False  # the next request that needs a token fetches it (and reports a failure) itself
+        return True
+
+    # -- on each request ---------------------------------------------------------------------
 
     async def async_auth_flow(self, request: httpx2.Request) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
         if not self._fresh():
+            seen = self._attempts
             async with self._lock:
                 if not self._fresh():
+                    if self._attempts != seen and self._failure is not None:
+                        raise self._failure  # the fetch this request waited for failed just now
                     await self._accept((yield self._token_request()))
         used = self._token
         request.headers["Authorization"] = f"Bearer {used}"
@@ -438,6 +526,12 @@ def _next_query(next_link: str) -> list[tuple[str, str]]:
 class WorkivaAdapter(VendorAdapter[WorkivaSettings]):
     settings_class = WorkivaSettings
     settings: WorkivaSettings
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        auth = self.http.client.auth
+        if isinstance(auth, WorkivaTokenAuth):
+            auth.bind(self.http.client)  # renewals are sent through this adapter's client
 
     # -- construction ----------------------------------------------------------------------
 

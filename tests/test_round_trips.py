@@ -1,0 +1,393 @@
+"""What a user waits for: sequential vendor round trips per tool call, through the real tool path.
+
+Every simulator is wrapped in a clock that holds each request for `LATENCY` (a vendor's answer is never
+instant) and records when it started and ended; requests that overlap in time went out concurrently and
+count as one round. A call's rounds are the longest chain of its requests in which each starts after the
+previous one ended — the number of answers the call waited for one after another. The simulators' own
+request logs must agree with the clock's count, so nothing reaches a vendor unseen.
+
+The table is printed at the end of the run (one line per tool × vendor).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client
+from mcp.server.mcpserver import MCPServer
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from tasklink.manifests import load_manifests
+from tasklink.mcp.server import build_server
+from tasklink.policy.verdicts import VERDICT_SECONDS
+from tasklink.sandbox import lightfield as lightfield_sandbox
+from tasklink.sandbox._core import SandboxState, route_path
+from tasklink.service import TaskLink
+from tasklink.settings import TaskLinkSettings
+from tasklink.vendors.registry import Vendors
+from tasklink.vendors.workiva import WorkivaAdapter
+
+from .conftest import REPORTS
+from .support import text_of
+
+pytestmark = pytest.mark.anyio
+
+#: how long each simulated vendor request takes; long enough that concurrent requests visibly overlap
+LATENCY = 0.05
+
+BY_ID: dict[str, dict[str, Any]] = {
+    "spotdraft": {"vendor": "spotdraft", "due": "2031-01-10", "assignees": ["100"]},
+    "trackops": {"vendor": "trackops", "due": "2031-04-01", "vendor_fields": {"casefile_id": 246, "calendar_id": 2}},
+    "lightfield": {"vendor": "lightfield", "status": "todo", "assignees": ["mem_sam0001"]},
+    "workiva": {"vendor": "workiva", "due": "2031-02-01"},
+}
+#: the same create with the assignee given by name (Trackops cannot look people up)
+BY_NAME: dict[str, dict[str, Any]] = {
+    "spotdraft": {**BY_ID["spotdraft"], "assignees": ["Elena"]},
+    "lightfield": {**BY_ID["lightfield"], "assignees": ["Dana"]},
+    "workiva": {**BY_ID["workiva"], "assignees": ["Marcus"]},
+}
+VENDORS = list(BY_ID)
+
+
+@dataclass
+class Timed:
+    vendor: str
+    method: str
+    path: str
+    start: float
+    end: float = 0.0
+
+
+@dataclass
+class Clock:
+    """The `sandbox_middleware` of the vendor registry: each request takes LATENCY, and is timed."""
+
+    seen: list[Timed] = field(default_factory=list)
+
+    def middleware(self, vendor: str, app: ASGIApp) -> ASGIApp:
+        async def timed(scope: Scope, receive: Receive, send: Send) -> None:
+            path = route_path(scope) if scope["type"] == "http" else ""
+            if scope["type"] != "http" or path.startswith("/_sandbox"):
+                await app(scope, receive, send)
+                return
+            entry = Timed(vendor, scope["method"], path, time.perf_counter())
+            self.seen.append(entry)
+            await anyio.sleep(LATENCY)
+            await app(scope, receive, send)
+            entry.end = time.perf_counter()
+
+        return timed
+
+
+def rounds(requests: list[Timed]) -> int:
+    """The longest chain of requests each of which started after the previous one ended."""
+
+    done = sorted(requests, key=lambda r: r.end)
+    chain: list[int] = []
+    for n, r in enumerate(done):
+        before = [chain[m] for m in range(n) if done[m].end <= r.start]
+        chain.append(1 + max(before, default=0))
+    return max(chain, default=0)
+
+
+@dataclass
+class Measured:
+    rounds: int
+    requests: list[str]
+
+    def __str__(self) -> str:
+        return f"{self.rounds} ({', '.join(self.requests) or 'nothing sent'})"
+
+
+class Rig:
+    """tasklink on the clocked simulators, one MCP client."""
+
+    def __init__(self, server: MCPServer, client: Client, clock: Clock, now: list[float]) -> None:
+        self.server, self.client, self.clock = server, client, clock
+        #: tasklink's wall clock (a dry run's verdict expires by it)
+        self.now = now
+
+    @property
+    def service(self) -> TaskLink:
+        tl = self.server.service
+        assert isinstance(tl, TaskLink)
+        return tl
+
+    def logged(self, vendor: str) -> int:
+        """How many requests the vendor's simulator has logged (none before its first use)."""
+
+        app = self.service.vendors.runtimes[vendor].sandbox_app
+        if app is None:
+            return 0
+        state = app.state.sandbox
+        assert isinstance(state, SandboxState)
+        return len(state.requests_matching())
+
+    async def measure(self, vendor: str, tool: str, args: dict[str, Any], *, ok: bool = True) -> Measured:
+        await self.settle()
+        mark, logged = len(self.clock.seen), self.logged(vendor)
+        result = await self.client.call_tool(tool, args)
+        assert result.is_error != ok, text_of(result)
+        await self.settle()
+        sent = [r for r in self.clock.seen[mark:] if r.vendor == vendor]
+        assert self.logged(vendor) - logged == len(sent), "every request is seen and timed"
+        assert all(r.vendor == vendor for r in self.clock.seen[mark:]), "no other vendor is asked"
+        return Measured(rounds(sent), [f"{r.method} {short(r.path)}" for r in sorted(sent, key=lambda r: r.start)])
+
+    async def settle(self) -> None:
+        """Let anything started in the background (a token fetched ahead) finish before the next mark."""
+
+        for _ in range(50):
+            if all(r.end for r in self.clock.seen):
+                return
+            await anyio.sleep(LATENCY / 3)
+        raise AssertionError("a request never finished")
+
+
+def short(path: str) -> str:
+    parts = path.rstrip("/").split("/")
+    return "/".join("{id}" if any(c.isdigit() for c in p) and p not in ("v1", "v2.1") else p for p in parts)
+
+
+@pytest.fixture
+async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+    # client-side pacing is lifted: it is a local wait, not a round trip, and it is not what is measured here
+    settings = TaskLinkSettings(
+        data_dir=tmp_path / "data", sandbox=True, rate_limits=dict.fromkeys(load_manifests(), 1000.0)
+    )
+    clock, now = Clock(), [time.time()]
+    tl = TaskLink(settings, Vendors.configure(settings, sandbox_middleware=clock.middleware), clock=lambda: now[0])
+    server = build_server(settings, service=tl)
+    async with Client(server) as client:
+        yield Rig(server, client, clock, now)
+
+
+#: (tool, vendor) -> [(what was measured, rounds and requests)], printed at the end of the run
+TABLE: dict[tuple[str, str], list[tuple[str, Measured]]] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report_table() -> Iterator[None]:
+    yield
+    if not TABLE:
+        return
+    lines = [
+        "Sequential vendor round trips per tool call (requests that overlap count as one round; "
+        f"each simulated request takes {LATENCY * 1000:.0f} ms; tests/test_round_trips.py)"
+    ]
+    for (tool, vendor), rows in sorted(TABLE.items()):
+        lines.append(f"  {tool:<13} {vendor:<10} " + "; ".join(f"{what}: {m.rounds}" for what, m in rows))
+    REPORTS.append("\n".join(lines))
+
+
+def record(tool: str, vendor: str, what: str, measured: Measured) -> Measured:
+    TABLE.setdefault((tool, vendor), []).append((what, measured))
+    return measured
+
+
+def unique(args: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {**args, "title": f"Round trip {uuid.uuid4().hex[:8]}", **extra}
+
+
+def writes(measured: Measured) -> list[str]:
+    return [r for r in measured.requests if not r.startswith("GET ") and "/oauth2/token" not in r]
+
+
+# -- create_task ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+async def test_create_task(rig: Rig, vendor: str) -> None:
+    first = record("create_task", vendor, "first call in the process",
+                   await rig.measure(vendor, "create_task", unique(BY_ID[vendor])))  # fmt: skip
+    plain = record("create_task", vendor, "no preview", await rig.measure(vendor, "create_task", unique(BY_ID[vendor])))
+    args = unique(BY_ID[vendor], idempotency_key=f"rt-{uuid.uuid4()}")
+    preview = record("create_task", vendor, "preview (dry run)",
+                     await rig.measure(vendor, "create_task", {**args, "dry_run": True}))  # fmt: skip
+    confirmed = record("create_task", vendor, "after the preview", await rig.measure(vendor, "create_task", args))
+    again = {k: v for k, v in args.items() if k != "idempotency_key"}
+    local = record("create_task", vendor, "a duplicate known locally",
+                   await rig.measure(vendor, "create_task", again, ok=False))  # fmt: skip
+
+    assert confirmed.rounds == 1 and len(confirmed.requests) == 1, confirmed  # the create, and nothing else
+    assert plain.rounds <= 2, plain  # the duplicate check's list, then the create
+    assert local.rounds == 0, local  # refused from the local record of recent creates, nothing asked
+    assert preview.rounds <= 1 and writes(preview) == [], preview
+    assert first.rounds <= 3, first  # plus what a process needs once: Workiva's token, Lightfield's definitions
+
+
+@pytest.mark.parametrize("vendor", list(BY_NAME))
+async def test_create_task_with_an_assignee_by_name(rig: Rig, vendor: str) -> None:
+    await rig.measure(vendor, "create_task", unique(BY_ID[vendor]))  # the process has met this vendor
+    plain = record("create_task", vendor, "by name, no preview",
+                   await rig.measure(vendor, "create_task", unique(BY_NAME[vendor])))  # fmt: skip
+    rig.service.people_service.directory.forget(vendor)  # the preview looks the name up afresh
+    args = unique(BY_NAME[vendor])
+    preview = record("create_task", vendor, "by name, preview",
+                     await rig.measure(vendor, "create_task", {**args, "dry_run": True}))  # fmt: skip
+    confirmed = record("create_task", vendor, "by name, after the preview",
+                       await rig.measure(vendor, "create_task", args))  # fmt: skip
+    assert confirmed.rounds == 1 and len(confirmed.requests) == 1, confirmed  # the lookup is still fresh
+    assert preview.rounds <= 2, preview  # the lookup (beside what the list needs), then the list
+    assert plain.rounds <= 3, plain  # the lookup, the duplicate check's list (it filters by the id), the create
+
+
+async def test_several_names_are_looked_up_at_once(rig: Rig) -> None:
+    await rig.measure("workiva", "list_tasks", {"vendor": "workiva", "limit": 1})  # the token is held
+    args = unique(BY_ID["workiva"], assignees=["Marcus", "Ana", "Jane", "John"])
+    preview = record("create_task", "workiva", "4 names, preview",
+                     await rig.measure("workiva", "create_task", {**args, "dry_run": True}))  # fmt: skip
+    assert preview.requests.count("GET /organizations/{id}/users") == 4, preview
+    assert preview.rounds == 2, preview  # the four lookups at once, then the duplicate check's list
+
+
+async def test_the_preview_s_verdict_is_bound_to_the_exact_arguments_and_expires(rig: Rig) -> None:
+    vendor = "workiva"
+    args = unique(BY_ID[vendor])
+    await rig.measure(vendor, "create_task", {**args, "dry_run": True})
+    other = await rig.measure(vendor, "create_task", {**args, "description": "Changed after the preview"})
+    assert other.rounds == 2 and other.requests[0].startswith("GET "), other  # other arguments: listed again
+
+    args = unique(BY_ID[vendor])
+    preview = await rig.client.call_tool("create_task", {**args, "dry_run": True})
+    assert "duplicate check ran" in preview.structured_content["dry_run"]["verdict"]
+    rig.now[0] += VERDICT_SECONDS + 1
+    late = await rig.measure(vendor, "create_task", args)
+    assert late.rounds == 2 and late.requests[0].startswith("GET "), late  # the verdict expired: listed again
+
+
+async def test_a_create_made_meanwhile_is_still_refused_after_the_preview(rig: Rig) -> None:
+    """Two callers preview the same create; the first confirms; the second's confirmation is refused from the
+    local record of recent creates, without asking the vendor."""
+
+    vendor = "lightfield"
+    args = unique(BY_ID[vendor])
+    for _ in range(2):
+        await rig.measure(vendor, "create_task", {**args, "dry_run": True})
+    await rig.measure(vendor, "create_task", {**args, "idempotency_key": f"a-{uuid.uuid4()}"})
+    refused = await rig.client.call_tool("create_task", {**args, "idempotency_key": f"b-{uuid.uuid4()}"})
+    assert refused.is_error and "created moments ago" in text_of(refused)
+    # and a preview of a create that would be refused says so
+    again = await rig.client.call_tool("create_task", {**args, "dry_run": True})
+    assert again.is_error and "created moments ago" in text_of(again)
+
+
+async def test_list_tasks_filtered_by_an_assignee_s_name(rig: Rig) -> None:
+    by_name = {"vendor": "lightfield", "assignee": "Dana"}
+    listed = record("list_tasks", "lightfield", "assignee by name, first call in the process",
+                    await rig.measure("lightfield", "list_tasks", by_name))  # fmt: skip
+    assert listed.rounds == 2 and len(listed.requests) == 3, listed  # the lookup beside the definitions; the list
+
+
+# -- update_task ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("vendor", ["lightfield", "workiva"])
+async def test_update_task(rig: Rig, vendor: str) -> None:
+    created = await rig.client.call_tool("create_task", unique(BY_ID[vendor], allow_duplicate=True))
+    assert not created.is_error, text_of(created)
+    task_id = created.structured_content["id"]
+    update = {"vendor": vendor, "task_id": task_id, "title": "Renamed"}
+    measured = record("update_task", vendor, "update", await rig.measure(vendor, "update_task", update))
+    assert measured.rounds == 1 and len(measured.requests) == 1, measured  # the answer is the record: no read-back
+    by_name = {"vendor": vendor, "task_id": task_id, "assignees": [BY_NAME[vendor]["assignees"][0]]}
+    reassigned = record("update_task", vendor, "reassign by name", await rig.measure(vendor, "update_task", by_name))
+    assert reassigned.rounds <= 2, reassigned
+
+
+# -- create_intake -------------------------------------------------------------------------------------
+
+
+async def test_create_intake(rig: Rig) -> None:
+    base = {"priority": "HIGH", "assignees": [{"user_id": "100"}]}
+    record("create_intake", "spotdraft", "first call in the process",
+           await rig.measure("spotdraft", "create_intake", unique(base)))  # fmt: skip
+    plain = record("create_intake", "spotdraft", "no preview",
+                   await rig.measure("spotdraft", "create_intake", unique(base)))  # fmt: skip
+    args = unique(base)
+    preview = record("create_intake", "spotdraft", "preview (dry run)",
+                     await rig.measure("spotdraft", "create_intake", {**args, "dry_run": True}))  # fmt: skip
+    confirmed = record("create_intake", "spotdraft", "after the preview",
+                       await rig.measure("spotdraft", "create_intake", args))  # fmt: skip
+    assert plain.rounds <= 2 and preview.rounds <= 1 and writes(preview) == [], (plain, preview)
+    assert confirmed.rounds == 1 and len(confirmed.requests) == 1, confirmed
+
+
+# -- find_people: pages at once, answers reused, dropped when the vendor refuses an assignee ------------
+
+
+async def test_lightfield_member_pages_are_read_at_once(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    crowd = [
+        {"id": f"mem_crowd{n:03d}", "first": f"Member{n:03d}", "last": "Crowd", "email": f"m{n}@northwind.example",
+         "role": "Member"}
+        for n in range(70)
+    ]  # fmt: skip
+    monkeypatch.setattr(lightfield_sandbox, "MEMBERS", [*lightfield_sandbox.MEMBERS, *crowd])
+    found = await rig.measure("lightfield", "find_people", {"vendor": "lightfield", "query": "Member069"})
+    record("find_people", "lightfield", "73 members (3 pages)", found)
+    assert found.requests == ["GET /v1/members"] * 3 and found.rounds == 2, found  # the first page, then the rest
+
+
+async def test_people_answers_are_reused_and_dropped_when_an_assignee_is_refused(rig: Rig) -> None:
+    query = {"vendor": "lightfield", "query": "Dana"}
+    assert (await rig.measure("lightfield", "find_people", query)).rounds == 1
+    assert (await rig.measure("lightfield", "find_people", query)).rounds == 0  # reused
+    refused = await rig.measure("lightfield", "create_task", unique(BY_ID["lightfield"], assignees=["mem_gone999"],
+                                                                    allow_duplicate=True), ok=False)  # fmt: skip
+    assert writes(refused) == ["POST /v1/tasks"]
+    assert (await rig.measure("lightfield", "find_people", query)).rounds == 1  # asked again
+
+
+# -- Workiva's token: fetched ahead, renewed in the background, one fetch at a time ---------------------
+
+
+def token_fetches(rig: Rig) -> list[Timed]:
+    return [r for r in rig.clock.seen if r.path == "/oauth2/token"]
+
+
+async def test_workiva_token_is_fetched_once_for_concurrent_first_calls(rig: Rig) -> None:
+    results = []
+
+    async def one() -> None:
+        results.append(await rig.client.call_tool("list_tasks", {"vendor": "workiva", "limit": 1}))
+
+    async with anyio.create_task_group() as group:
+        for _ in range(5):
+            group.start_soon(one)
+    assert not any(r.is_error for r in results)
+    await rig.settle()
+    assert len(token_fetches(rig)) == 1
+    second = record("list_tasks", "workiva", "second call (token held)",
+                    await rig.measure("workiva", "list_tasks", {"vendor": "workiva", "limit": 1}))  # fmt: skip
+    assert second.requests == ["GET /tasks"]
+
+
+async def test_workiva_token_is_renewed_before_it_expires_without_a_call_waiting(rig: Rig) -> None:
+    adapter = await rig.service.vendors.adapter("workiva")
+    assert isinstance(adapter, WorkivaAdapter)
+    rig.service.vendors.runtimes["workiva"].sandbox_app.state.workiva.token_lifetime = 2
+    adapter.token_auth.fetch_ahead()  # a warm-up: the first call then finds its token
+    for _ in range(100):  # the fetch ahead starts once this test yields
+        if token_fetches(rig):
+            break
+        await anyio.sleep(0.01)
+    await rig.settle()
+    assert len(token_fetches(rig)) == 1 and adapter.token_auth.fetches == 1
+    first = await rig.measure("workiva", "list_tasks", {"vendor": "workiva", "limit": 1})
+    assert first.requests == ["GET /tasks"]  # fetched ahead: the call did not wait for it
+    await anyio.sleep(1.7)  # past three quarters of the 2 s lifetime, before its last tenth
+    await rig.settle()
+    assert adapter.token_auth.fetches == 2
+    later = await rig.measure("workiva", "list_tasks", {"vendor": "workiva", "limit": 1})
+    assert later.requests == ["GET /tasks"]  # renewed in the background: nothing to wait for
+    fetches = token_fetches(rig)
+    assert all(a.end <= b.start for a, b in itertools.pairwise(fetches)), "one fetch at a time"
