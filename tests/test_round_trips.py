@@ -35,6 +35,7 @@ from tasklink.settings import TaskLinkSettings
 from tasklink.vendors.registry import Vendors
 from tasklink.vendors.workiva import WorkivaAdapter
 
+from .benchmarks.round_trips import rounds  # one rule for sequential rounds, shared with the benchmark
 from .conftest import REPORTS
 from .support import text_of
 
@@ -86,17 +87,6 @@ class Clock:
             entry.end = time.perf_counter()
 
         return timed
-
-
-def rounds(requests: list[Timed]) -> int:
-    """The longest chain of requests each of which started after the previous one ended."""
-
-    done = sorted(requests, key=lambda r: r.end)
-    chain: list[int] = []
-    for n, r in enumerate(done):
-        before = [chain[m] for m in range(n) if done[m].end <= r.start]
-        chain.append(1 + max(before, default=0))
-    return max(chain, default=0)
 
 
 @dataclass
