@@ -20,6 +20,9 @@ from tasklink.mcp.server import build_server
 from tasklink.sandbox._core import SandboxState
 from tasklink.service import TaskLink
 from tasklink.settings import TaskLinkSettings
+from tasklink.state import StateStore, open_store
+
+from .pg_support import Cluster, running_cluster
 
 VENDOR_ENV_PREFIXES = ("TASKLINK_", *(f"{name.upper()}_" for name in load_manifests()))
 
@@ -40,9 +43,54 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("TASKLINK_DATA_DIR", str(tmp_path / "data"))
 
 
+#: the two state stores; a test module with `BOTH_STORES = True` runs each of its tests that uses `state_url`
+#: (the `settings` fixture does) on each
+STORES = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    """One throwaway PostgreSQL cluster for the run, started by the first test that needs it."""
+
+    with running_cluster() as cluster:
+        yield cluster
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> TaskLinkSettings:
-    return TaskLinkSettings(data_dir=tmp_path / "data", sandbox=True)
+def pg_url(pg_cluster: Cluster) -> str:
+    """A fresh, empty PostgreSQL database of the test's own."""
+
+    return pg_cluster.new_database()
+
+
+@pytest.fixture
+def state_url(request: pytest.FixtureRequest) -> str | None:
+    """TASKLINK_STATE_URL for the test: None (SQLite in the data dir) unless parametrized with "postgresql"."""
+
+    if getattr(request, "param", "sqlite") == "sqlite":
+        return None
+    url = request.getfixturevalue("pg_url")
+    assert isinstance(url, str)
+    return url
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "state_url" in metafunc.fixturenames and getattr(metafunc.module, "BOTH_STORES", False):
+        metafunc.parametrize("state_url", STORES, indirect=True)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, state_url: str | None) -> TaskLinkSettings:
+    return TaskLinkSettings(data_dir=tmp_path / "data", sandbox=True, state_url=state_url)
+
+
+@pytest.fixture
+async def store(settings: TaskLinkSettings) -> AsyncIterator[StateStore]:
+    """The configured state store, opened (and migrated) as a worker opens it."""
+
+    opened = open_store(settings)
+    yield opened
+    await opened.aclose()
 
 
 @pytest.fixture

@@ -74,7 +74,7 @@ async def test_an_echoing_vendor_leaks_no_credential_form(tmp_path: Path) -> Non
                 outputs.append(json.dumps(result.model_dump(mode="json")))
         audit = await client.read_resource("audit://recent")
         outputs.append(json.dumps(audit.model_dump(mode="json")))
-    outputs.append(json.dumps(service_of(server).audit.entries()))
+    outputs.append(json.dumps(await service_of(server).audit.entries()))
     outputs.append((tmp_path / "data" / "state.sqlite3").read_bytes().decode("latin-1"))
     found = [(n, hits(text)) for n, text in enumerate(outputs) if hits(text)]
     assert found == []

@@ -14,6 +14,8 @@ from mcp.client.streamable_http import streamable_http_client
 from .http_support import OTHER_TOKEN, TOKEN, ServeProcess, base_env
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+#: the tests that take `settings` (or `server`/`client`) run on SQLite and on PostgreSQL
+BOTH_STORES = True
 
 
 async def recent(url: str, token: str) -> list[dict[str, object]]:

@@ -26,6 +26,8 @@ from .conftest import sandbox_of
 from .support import call_ok, text_of
 
 pytestmark = pytest.mark.anyio
+#: the tests that take `settings` (or `server`/`client`) run on SQLite and on PostgreSQL
+BOTH_STORES = True
 
 
 async def test_a_token_cannot_delete_a_record_renamed_after_the_preview(settings: TaskLinkSettings) -> None:

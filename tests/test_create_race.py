@@ -30,6 +30,9 @@ from tasklink.settings import TaskLinkSettings
 
 folder, rounds, name = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 
+#: the tests that take `settings` (or `server`/`client`) run on SQLite and on PostgreSQL
+BOTH_STORES = True
+
 async def main() -> None:
     settings = TaskLinkSettings(data_dir=folder / "data", sandbox=True, vendors=["workiva"])
     async with TaskLink(settings) as tl:

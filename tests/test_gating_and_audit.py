@@ -22,6 +22,8 @@ from .http_support import ServeProcess, base_env
 from .support import text_of
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+#: the tests that take `settings` (or `server`/`client`) run on SQLite and on PostgreSQL
+BOTH_STORES = True
 
 WRITE_TOOLS = {"create_intake", "update_intake", "update_intake_assignees", "delete_intake", "create_task",
                "update_task", "delete_task"}  # fmt: skip

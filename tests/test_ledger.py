@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import pytest
 
-from tasklink.policy.ledger import IdempotencyLedger, StateDB
+from tasklink.policy.ledger import IdempotencyLedger
+from tasklink.state import StateStore
+
+pytestmark = pytest.mark.anyio
+BOTH_STORES = True
 
 
 class Clock:
@@ -15,37 +19,39 @@ class Clock:
         return self.now
 
 
-def ledger(path: Path, clock: Clock) -> IdempotencyLedger:
-    return IdempotencyLedger(StateDB(path / "state.sqlite3"), ttl_seconds=3600, stale_after=120, clock=clock)
+def ledger(store: StateStore, clock: Clock) -> IdempotencyLedger:
+    """A ledger as one process holds it (two on one store are two processes)."""
+
+    return IdempotencyLedger(store, ttl_seconds=3600, stale_after=120, clock=clock)
 
 
-def test_an_attempt_abandoned_by_a_killed_process_becomes_unknown(tmp_path: Path) -> None:
+async def test_an_attempt_abandoned_by_a_killed_process_becomes_unknown(store: StateStore) -> None:
     clock = Clock()
-    crashed = ledger(tmp_path, clock)
-    assert crashed.claim("k", "create_task", "workiva", "d1").kind == "new"  # then the process dies (kill -9)
-    restarted = ledger(tmp_path, clock)
-    assert restarted.claim("k", "create_task", "workiva", "d1").kind == "in_flight"  # it may still be running
+    crashed = ledger(store, clock)
+    assert (await crashed.claim("k", "create_task", "workiva", "d1")).kind == "new"  # then the process dies (kill -9)
+    restarted = ledger(store, clock)
+    assert (await restarted.claim("k", "create_task", "workiva", "d1")).kind == "in_flight"  # it may still be running
     clock.now += 121
-    claim = restarted.claim("k", "create_task", "workiva", "d1")
+    claim = await restarted.claim("k", "create_task", "workiva", "d1")
     assert claim.kind == "unknown"
     assert claim.message and "interrupted" in claim.message
-    assert restarted.state("k") == "unknown"
+    assert await restarted.state("k") == "unknown"
 
 
-def test_keys_expire_after_the_window(tmp_path: Path) -> None:
+async def test_keys_expire_after_the_window(store: StateStore) -> None:
     clock = Clock()
-    book = ledger(tmp_path, clock)
-    book.claim("k", "create_task", "workiva", "d1")
-    book.settle("k", '{"id": "1"}')
-    assert book.claim("k", "create_task", "workiva", "d1").kind == "replay"
+    book = ledger(store, clock)
+    await book.claim("k", "create_task", "workiva", "d1")
+    await book.settle("k", '{"id": "1"}')
+    assert (await book.claim("k", "create_task", "workiva", "d1")).kind == "replay"
     clock.now += 3601
-    assert book.claim("k", "create_task", "workiva", "d1").kind == "new"
+    assert (await book.claim("k", "create_task", "workiva", "d1")).kind == "new"
 
 
-def test_same_key_other_call_is_a_conflict_and_a_released_key_is_free(tmp_path: Path) -> None:
-    book = ledger(tmp_path, Clock())
-    book.claim("k", "create_task", "workiva", "d1")
-    assert book.claim("k", "create_task", "workiva", "d2").kind == "conflict"
-    assert book.claim("k", "create_intake", "spotdraft", "d1").kind == "conflict"
-    book.release("k")
-    assert book.claim("k", "create_task", "workiva", "d2").kind == "new"
+async def test_same_key_other_call_is_a_conflict_and_a_released_key_is_free(store: StateStore) -> None:
+    book = ledger(store, Clock())
+    await book.claim("k", "create_task", "workiva", "d1")
+    assert (await book.claim("k", "create_task", "workiva", "d2")).kind == "conflict"
+    assert (await book.claim("k", "create_intake", "spotdraft", "d1")).kind == "conflict"
+    await book.release("k")
+    assert (await book.claim("k", "create_task", "workiva", "d2")).kind == "new"

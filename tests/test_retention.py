@@ -12,13 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from tasklink.policy.ledger import PRUNE_BATCH, PRUNE_EVERY, AuditLog, IdempotencyLedger, StateDB
+from tasklink.policy.ledger import PRUNE_BATCH, PRUNE_EVERY, AuditLog, IdempotencyLedger, Previews
 from tasklink.service import TaskLink
 from tasklink.settings import TaskLinkSettings
+from tasklink.state import StateStore
+from tasklink.state.sqlite import SQLiteStore
 
 from .benchmarks import retention
 
 DAY = 86_400.0
+BOTH_STORES = True  # the tests that take `store` run on SQLite and on PostgreSQL
 
 
 class Clock:
@@ -29,8 +32,8 @@ class Clock:
         return self.now
 
 
-def audit_row(audit: AuditLog, n: int = 0) -> int:
-    return audit.record(
+async def audit_row(audit: AuditLog, n: int = 0) -> int:
+    return await audit.record(
         transport="stdio",
         client=None,
         tool="create_task",
@@ -42,54 +45,57 @@ def audit_row(audit: AuditLog, n: int = 0) -> int:
     )
 
 
-def count(db: StateDB, table: str) -> int:
-    return int(db.query(f"SELECT count(*) FROM {table}")[0][0])
+async def count(db: StateStore, table: str) -> int:
+    return int((await db.query(f"SELECT count(*) FROM {table}"))[0][0])
 
 
-def test_audit_rows_older_than_the_retention_leave_a_batch_per_write(tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_audit_rows_older_than_the_retention_leave_a_batch_per_write(store: StateStore) -> None:
     clock = Clock()
-    db = StateDB(tmp_path / "state.sqlite3")
+    db = store
     audit = AuditLog(db, clock=clock, retention_days=7)
     for n in range(PRUNE_BATCH * 2 + 100):
-        audit_row(audit, n)
+        await audit_row(audit, n)
     clock.now += 8 * DAY
-    kept = audit_row(audit, -1)  # the first write after the window: one batch goes, oldest first
-    assert count(db, "audit") == PRUNE_BATCH + 100 + 1
-    audit_row(audit)  # a full batch came back, so the next write prunes again
-    audit_row(audit)
-    assert count(db, "audit") == 3
-    assert audit.entries()[0]["target"] == "-1" and kept > 0
+    kept = await audit_row(audit, -1)  # the first write after the window: one batch goes, oldest first
+    assert await count(db, "audit") == PRUNE_BATCH + 100 + 1
+    await audit_row(audit)  # a full batch came back, so the next write prunes again
+    await audit_row(audit)
+    assert await count(db, "audit") == 3
+    assert (await audit.entries())[0]["target"] == "-1" and kept > 0
 
 
-def test_an_idle_prune_runs_at_most_every_few_minutes(tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_an_idle_prune_runs_at_most_every_few_minutes(tmp_path: Path) -> None:
     clock = Clock()
-    db = StateDB(tmp_path / "state.sqlite3")
+    db = SQLiteStore(tmp_path / "state.sqlite3")
     audit = AuditLog(db, clock=clock, retention_days=1)
     statements: list[str] = []
-    audit_row(audit)
+    await audit_row(audit)
     db.db.set_trace_callback(statements.append)
     for _ in range(20):
         clock.now += PRUNE_EVERY / 10
-        audit_row(audit)
+        await audit_row(audit)
     deletes = [s for s in statements if s.startswith("DELETE")]
     assert len(deletes) == 2  # 20 writes over two prune periods: one prune each
 
 
-def test_expired_keys_and_previews_leave_but_a_key_in_flight_stays(tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_expired_keys_and_previews_leave_but_a_key_in_flight_stays(store: StateStore) -> None:
     clock = Clock()
-    db = StateDB(tmp_path / "state.sqlite3")
+    db = store
     ledger = IdempotencyLedger(db, ttl_seconds=3600, stale_after=120, clock=clock)
     for n in range(10):
-        assert ledger.claim(f"done-{n}", "create_task", "workiva", "d").kind == "new"
-        ledger.settle(f"done-{n}", '{"id": "1"}')
-    db.remember_preview("delete_task", "workiva", "7", "digest", expires=clock.now + 60)
+        assert (await ledger.claim(f"done-{n}", "create_task", "workiva", "d")).kind == "new"
+        await ledger.settle(f"done-{n}", '{"id": "1"}')
+    await Previews(db).remember("delete_task", "workiva", "7", "digest", expires=clock.now + 60)
     clock.now += 3000
-    assert ledger.claim("recent", "create_task", "workiva", "d").kind == "new"  # in flight from now on
+    assert (await ledger.claim("recent", "create_task", "workiva", "d")).kind == "new"  # in flight from now on
     clock.now += 3599
     ledger.pruner.due = clock.now  # due now (the last prune found nothing)
-    ledger.claim("later", "create_task", "workiva", "d")
-    assert count(db, "idempotency") == 2 and ledger.state("recent") == "in_flight"
-    assert count(db, "previews") == 0
+    await ledger.claim("later", "create_task", "workiva", "d")
+    assert await count(db, "idempotency") == 2 and await ledger.state("recent") == "in_flight"
+    assert await count(db, "previews") == 0
 
 
 def test_retention_settings_reach_the_service(tmp_path: Path) -> None:
@@ -99,16 +105,18 @@ def test_retention_settings_reach_the_service(tmp_path: Path) -> None:
     assert tl.ledger.pruner.retention["idempotency"] == settings.idempotency_ttl_hours * 3600
 
 
-def test_an_old_state_file_gains_the_indexes_pruning_uses(tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_an_old_state_file_gains_the_indexes_pruning_uses(tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite3"
-    StateDB(path).close()
-    raw = sqlite3.connect(path)
+    SQLiteStore(path).close()
+    raw = sqlite3.connect(path)  # a file from before the schema was versioned: no version rows, fewer indexes
+    raw.execute("DROP TABLE schema_migrations")
     raw.execute("DROP INDEX idempotency_created")
     raw.execute("DROP INDEX previews_expires")
     raw.commit()
     raw.close()
-    db = StateDB(path)
-    indexes = {row[0] for row in db.query("SELECT name FROM sqlite_master WHERE type='index'")}
+    db = SQLiteStore(path)
+    indexes = {row[0] for row in await db.query("SELECT name FROM sqlite_master WHERE type='index'")}
     assert {"idempotency_created", "previews_expires", "audit_at"} <= indexes
 
 

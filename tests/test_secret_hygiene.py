@@ -97,7 +97,7 @@ async def test_no_credential_in_any_output(
             adapter = await tl.vendors.adapter(vendor)
             outputs += [repr(adapter.settings), repr(tl.vendors.runtimes[vendor]), str(adapter.settings.model_dump())]
         wire = [json.dumps(r.headers) for v in tl.vendors.names() for r in (await sandbox_of(server, v)).requests]
-        outputs += [json.dumps(tl.audit.entries())]
+        outputs += [json.dumps(await tl.audit.entries())]
     outputs.append(caplog.text)
     assert any(any(value in w for value in VALUES) for w in wire), "the scenarios must really use the credentials"
     found = {value for text in outputs for value in leaks(text)}

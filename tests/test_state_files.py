@@ -13,8 +13,9 @@ import pytest
 
 from tasklink.errors import StateUnavailable
 from tasklink.mcp.server import build_server
-from tasklink.policy.ledger import IdempotencyLedger, StateDB
+from tasklink.policy.ledger import IdempotencyLedger
 from tasklink.settings import TaskLinkSettings
+from tasklink.state.sqlite import SQLiteStore
 
 from .conftest import REPORTS
 
@@ -24,7 +25,7 @@ def state_file(tmp_path: Path) -> Path:
 
 
 def test_a_fresh_state_file_is_private(tmp_path: Path) -> None:
-    StateDB(state_file(tmp_path)).close()
+    SQLiteStore(state_file(tmp_path)).close()
     assert state_file(tmp_path).stat().st_mode & 0o077 == 0
     assert state_file(tmp_path).parent.stat().st_mode & 0o077 == 0
     assert sorted(p.name for p in state_file(tmp_path).parent.iterdir() if p.name.startswith(".")) == []
@@ -43,7 +44,7 @@ def test_an_empty_or_foreign_file_is_refused_not_reinitialised(tmp_path: Path, c
     path.parent.mkdir(parents=True)
     path.write_bytes(content)
     with pytest.raises(StateUnavailable, match=re.escape(says)) as caught:
-        StateDB(path)
+        SQLiteStore(path)
     assert str(path) in str(caught.value) and "move it away" in str(caught.value)
     assert path.read_bytes() == content
 
@@ -54,22 +55,23 @@ def test_another_programs_database_is_refused(tmp_path: Path) -> None:
     with sqlite3.connect(path) as db:
         db.execute("CREATE TABLE invoices (id INTEGER)")
     with pytest.raises(StateUnavailable, match="another program's database"):
-        StateDB(path)
+        SQLiteStore(path)
 
 
-def test_a_damaged_file_is_refused_with_what_to_do(tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_a_damaged_file_is_refused_with_what_to_do(tmp_path: Path) -> None:
     path = state_file(tmp_path)
-    db = StateDB(path)
+    db = SQLiteStore(path)
     ledger = IdempotencyLedger(db, ttl_seconds=3600, stale_after=60)
     for n in range(300):
-        ledger.claim(f"key-{n}", "create_task", "trackops", "x" * 64)
+        await ledger.claim(f"key-{n}", "create_task", "trackops", "x" * 64)
     db.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
     raw = bytearray(path.read_bytes())
     raw[4096 : 3 * 4096] = b"\xff" * (2 * 4096)  # overwrite the second and third pages
     path.write_bytes(bytes(raw))
     with pytest.raises(StateUnavailable) as caught:
-        StateDB(path)
+        SQLiteStore(path)
     assert str(path) in str(caught.value) and "restore it from a backup" in str(caught.value)
 
 
@@ -99,9 +101,10 @@ def test_start_up_on_a_damaged_file_prints_one_line_and_no_traceback(tmp_path: P
 def test_processes_opening_a_fresh_data_dir_together_all_start(tmp_path: Path) -> None:
     path = state_file(tmp_path)
     script = (
-        "import sys; from pathlib import Path; from tasklink.policy.ledger import StateDB, IdempotencyLedger; "
-        "db = StateDB(Path(sys.argv[1])); "
-        "print(IdempotencyLedger(db, ttl_seconds=60, stale_after=60).claim(sys.argv[2], 'op', 'v', 'd').kind)"
+        "import sys, anyio; from pathlib import Path; from tasklink.policy.ledger import IdempotencyLedger; "
+        "from tasklink.state.sqlite import SQLiteStore; db = SQLiteStore(Path(sys.argv[1])); "
+        "claim = IdempotencyLedger(db, ttl_seconds=60, stale_after=60).claim(sys.argv[2], 'op', 'v', 'd'); "
+        "print(anyio.run(lambda: claim).kind)"
     )
     starts = [
         subprocess.Popen([sys.executable, "-c", script, str(path), f"k{n}"], stdout=subprocess.PIPE, text=True)
@@ -121,7 +124,7 @@ def test_every_bad_state_file_gets_one_clear_message(tmp_path: Path) -> None:
         path.parent.mkdir()
         path.write_bytes(content)
         with pytest.raises(StateUnavailable) as caught:
-            StateDB(path)
+            SQLiteStore(path)
         assert str(path) in str(caught.value) and path.read_bytes() == content
         refused.append(name)
     REPORTS.append(
@@ -130,14 +133,16 @@ def test_every_bad_state_file_gets_one_clear_message(tmp_path: Path) -> None:
     )
 
 
-def test_a_same_key_retry_after_a_crash_is_unknown_at_once(tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_a_same_key_retry_after_a_crash_is_unknown_at_once(tmp_path: Path) -> None:
     path = state_file(tmp_path)
     script = (
-        "import os, sys; from pathlib import Path; from tasklink.policy.ledger import StateDB, IdempotencyLedger; "
-        "l = IdempotencyLedger(StateDB(Path(sys.argv[1])), ttl_seconds=3600, stale_after=3600); "
-        "l.claim('k', 'create_task', 'trackops', 'd'); os._exit(0)"
+        "import os, sys, anyio; from pathlib import Path; from tasklink.policy.ledger import IdempotencyLedger; "
+        "from tasklink.state.sqlite import SQLiteStore; "
+        "l = IdempotencyLedger(SQLiteStore(Path(sys.argv[1])), ttl_seconds=3600, stale_after=3600); "
+        "anyio.run(lambda: l.claim('k', 'create_task', 'trackops', 'd')); os._exit(0)"
     )
     subprocess.run([sys.executable, "-c", script, str(path)], check=True, timeout=60)
-    ledger = IdempotencyLedger(StateDB(path), ttl_seconds=3600, stale_after=3600)
-    claim = ledger.claim("k", "create_task", "trackops", "d")
+    ledger = IdempotencyLedger(SQLiteStore(path), ttl_seconds=3600, stale_after=3600)
+    claim = await ledger.claim("k", "create_task", "trackops", "d")
     assert claim.kind == "unknown" and "interrupted" in (claim.message or "")

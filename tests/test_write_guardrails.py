@@ -22,6 +22,8 @@ from .conftest import sandbox_of, service_of
 from .support import text_of
 
 pytestmark = pytest.mark.anyio
+#: the tests that take `settings` (or `server`/`client`) run on SQLite and on PostgreSQL
+BOTH_STORES = True
 
 CREATE_ARGS: dict[str, dict[str, Any]] = {
     "spotdraft": {"vendor": "spotdraft", "due": "2031-01-10", "assignees": ["100"]},
@@ -327,7 +329,7 @@ async def test_audit_records_writes_replays_dry_runs_and_refusals(client: Client
     await ok(client, "create_task", create_args("workiva", "Audited", idempotency_key=key))
     await ok(client, "create_task", create_args("workiva", "Dry", dry_run=True))
     await client.call_tool("update_task", {"vendor": "spotdraft", "task_id": "1", "title": "x"})
-    entries = service_of(server).audit.entries()
+    entries = await service_of(server).audit.entries()
     outcomes = [(e["tool"], e["vendor"], e["outcome"]) for e in entries]
     assert ("create_task", "workiva", "ok") in outcomes
     assert ("create_task", "workiva", "replay") in outcomes

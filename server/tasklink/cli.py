@@ -1,11 +1,13 @@
-"""`tasklink` command line: serve, tools, call, sandbox."""
+"""`tasklink` command line: serve, tools, call, sandbox, audit, state."""
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import json
 import sys
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -13,6 +15,10 @@ if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
 
     from .mcp.server import TaskLinkServer
+    from .settings import TaskLinkSettings
+    from .state import StateStore, Status
+
+T = TypeVar("T")
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -21,12 +27,12 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 def _server() -> TaskLinkServer:
-    from .errors import ConfigurationError
+    from .errors import ConfigurationError, StateUnavailable
     from .mcp.server import build_server
 
     try:
         return build_server()
-    except ConfigurationError as exc:
+    except (ConfigurationError, StateUnavailable) as exc:
         _fail(str(exc))
         raise  # unreachable; keeps type checkers happy
 
@@ -199,12 +205,18 @@ def sandbox(host: str, port: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (one array) instead of a table.")
 def audit(since: str | None, limit: int | None, as_json: bool) -> None:
     """Print the audit log: every write, replay, dry run and refused write."""
-    from .policy.ledger import AuditLog, StateDB
     from .settings import TaskLinkSettings
+    from .state import store_kind
 
     settings = TaskLinkSettings()
-    path = settings.data_dir / "state.sqlite3"
-    entries = AuditLog(StateDB(path)).entries(since=_since(since), limit=limit) if path.exists() else []
+    if (
+        store_kind(settings) == "sqlite"
+        and settings.state_url is None
+        and not (settings.data_dir / "state.sqlite3").exists()
+    ):
+        entries: list[dict[str, Any]] = []  # nothing was written here yet
+    else:
+        entries = _with_store(settings, lambda store: _audit_entries(store, _since(since), limit))
     if as_json:
         click.echo(json.dumps(entries, indent=2, ensure_ascii=False))
         return
@@ -214,6 +226,71 @@ def audit(since: str | None, limit: int | None, as_json: bool) -> None:
         key = f" key={_printable(e['idempotency_key'])}" if e["idempotency_key"] else ""
         outcome = "attempt (outcome unknown if the server stopped)" if e["outcome"] == "attempt" else e["outcome"]
         click.echo(f"{when}  {_printable(e['transport']):<8} {_printable(e['tool']):<24} {target:<24} {outcome}{key}")
+
+
+async def _audit_entries(store: StateStore, since: float | None, limit: int | None) -> list[dict[str, Any]]:
+    from .policy.ledger import AuditLog
+
+    return await AuditLog(store).entries(since=since, limit=limit)
+
+
+def _with_store(settings: TaskLinkSettings, work: Callable[[StateStore], Awaitable[T]], *, migrate: bool = False) -> T:
+    """Run `work` on the configured state store (not migrated unless asked: reading never changes it); a
+    store problem is one line on stderr and exit status 1."""
+
+    import anyio
+
+    from .errors import TaskLinkError
+    from .state import open_store
+
+    async def run() -> T:
+        store = open_store(settings, migrate=migrate)
+        try:
+            return await work(store)
+        finally:
+            await store.aclose()
+
+    try:
+        return anyio.run(run)
+    except TaskLinkError as exc:
+        raise click.ClickException(exc.message) from None
+
+
+@main.group()
+def state() -> None:
+    """The state store (TASKLINK_STATE_URL): its schema and what it holds."""
+
+
+@state.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of lines.")
+def state_status(as_json: bool) -> None:
+    """Where the state is, its schema version against this tasklink's, and its row counts."""
+    from .settings import TaskLinkSettings
+
+    async def read(store: StateStore) -> Status:
+        return await store.status()
+
+    status = _with_store(TaskLinkSettings(), read)
+    if as_json:
+        click.echo(json.dumps(dataclasses.asdict(status), indent=2))
+        return
+    behind = "" if status.schema_version == status.code_version else " (run `tasklink state migrate`)"
+    click.echo(f"store: {status.kind} {status.where}")
+    click.echo(f"schema: version {status.schema_version}; this tasklink: {status.code_version}{behind}")
+    for table, count in status.tables.items():
+        click.echo(f"  {table}: {count} rows")
+
+
+@state.command("migrate")
+def state_migrate() -> None:
+    """Apply the schema migrations this tasklink needs (workers also do this as they start)."""
+    from .settings import TaskLinkSettings
+
+    async def read(store: StateStore) -> Status:
+        return await store.status()
+
+    status = _with_store(TaskLinkSettings(), read, migrate=True)
+    click.echo(f"{status.kind} {status.where}: schema version {status.schema_version} (up to date)")
 
 
 def _printable(value: object) -> str:

@@ -59,7 +59,7 @@ class TaskLinkError(Exception):
 class ConfigurationError(TaskLinkError):
     """The operator must fix settings or credentials; raised at start-up or on first use."""
 
-    actor = "operator"
+    actor: ClassVar[Actor] = "operator"
 
 
 class NotImplementedOperation(ConfigurationError):
@@ -75,6 +75,16 @@ class NotImplementedOperation(ConfigurationError):
 
 class StateUnavailable(ConfigurationError):
     """tasklink's own state (ledger, audit) cannot be read or written; nothing was sent."""
+
+
+class StoreUnreachable(StateUnavailable):
+    """The shared state store (PostgreSQL) does not answer right now: a passing condition, not a setting."""
+
+    actor: ClassVar[Actor] = "nobody"
+    retryable = True
+
+    def retry_advice(self) -> str:
+        return "State store unavailable: nothing was sent. Retry later (writes resume by themselves when it is back)."
 
 
 class InvalidInput(TaskLinkError):

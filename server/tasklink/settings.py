@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -30,6 +30,12 @@ class TaskLinkSettings(BaseSettings):
     sandbox: bool = Field(False, description="Force every vendor onto its embedded sandbox.")
     data_dir: Path = Field(default_factory=_default_data_dir, description="Where local state is kept.")
     timezone: str = Field("UTC", description="Zone for date-only due dates.")
+    state_url: SecretStr | None = Field(
+        None,
+        description="Where tasklink keeps its state: unset for SQLite in the data dir, sqlite:///<absolute path>, "
+        "or postgresql://user:password@host:port/database for workers that share it.",
+    )
+    state_pool_size: int = Field(10, ge=1, le=200, description="PostgreSQL connections per worker.")
     confirm_secret: SecretStr | None = Field(
         None, description="Key that signs delete confirmations; set the same value on every worker."
     )
@@ -46,6 +52,11 @@ class TaskLinkSettings(BaseSettings):
     )
     audit_retention_days: float = Field(
         90.0, gt=0, description="Audit rows older than this are deleted, a few hundred at a time as writes come."
+    )
+    warm_up: Literal["live", "all", "off"] = Field(
+        "live",
+        description="Read ahead at start what first calls would wait for (Workiva's token, Lightfield's task "
+        "definitions): for live vendors, all (sandboxes too), or off.",
     )
     duplicate_check: bool = Field(True, description="Look for a same-titled open item before creating one.")
     duplicate_window_days: int = Field(30, ge=1, description="How far back the duplicate check looks.")

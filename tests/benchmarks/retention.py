@@ -75,10 +75,18 @@ async def creates(data_dir: Path, n: int, checkpoints: list[int]) -> dict[str, A
                 service.vendors.runtimes["workiva"].sandbox_app.state.sandbox.requests.clear()
             if i in checkpoints:
                 gc.collect()
-                db = service.audit.db
-                rows = {t: db.query(f"SELECT count(*) FROM {t}")[0][0] for t in ("audit", "idempotency")}
+                rows = {t: await count_rows(service, t) for t in ("audit", "idempotency")}
                 seen.append({"calls": i, "state_bytes": state_bytes(data_dir), "rss_kib": rss_kib(), **rows})
     return {"window_calls": WINDOW_CALLS, "step_s": STEP, "checkpoints": seen}
+
+
+async def count_rows(service: TaskLink, table: str) -> int:
+    """Rows in one table of the state store (an earlier checkout kept a synchronous `db` instead)."""
+
+    sql = f"SELECT count(*) FROM {table}"  # fixed table names
+    store = getattr(service.audit, "store", None)
+    rows = await store.query(sql) if store is not None else service.audit.db.query(sql)
+    return int(rows[0][0])
 
 
 def checkpoints_for(n: int) -> list[int]:

@@ -1,6 +1,6 @@
 """tasklink against a naive peer and the MCP SDK's own floor, measured interleaved in one run.
 
-    .venv/bin/python -m tests.benchmarks [--quick] [--only cold,stdio,http,load,trips,walk,tokens]
+    .venv/bin/python -m tests.benchmarks [--quick] [--only cold,stdio,http,load,workers,trips,walk,tokens]
         [--before DIR] [--profile FILE] [--json FILE]
 
 Prints one table: each figure for tasklink, the same figure for the naive peer (`peer_server.py`:
@@ -9,7 +9,8 @@ no guardrails) and for the floor (a one-tool `MCPServer`, plus a direct httpx2 G
 upstream where tasklink makes one), and the ratios. `--before DIR` adds an earlier checkout of
 tasklink (e.g. `git archive <rev> | tar -x -C DIR`), run from DIR/server in the same environment and
 interleaved with the others, so a change is measured before and after in one run. These machines are
-shared and noisy: only the ratios mean much, and only within a run.
+shared and noisy: only the ratios mean much, and only within a run. The `workers` section (workers.py)
+measures tasklink alone: calls/s with 1, 2 and 3 stateless HTTP workers on SQLite and on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ NODE = ROOT / "tests" / "clients" / "node_modules" / ".bin" / "node"
 VENDOR_PREFIXES = ("TASKLINK_", "SPOTDRAFT_", "TRACKOPS_", "LIGHTFIELD_", "WORKIVA_")
 PROTOCOL = "2025-11-25"
 UNPACED = 1_000_000
-SECTIONS = ("cold", "stdio", "http", "load", "trips", "retention", "walk", "tokens")
+SECTIONS = ("cold", "stdio", "http", "load", "workers", "trips", "retention", "walk", "tokens")
 #: what a model waits per sequential vendor request in the modelled wait (a typical SaaS API round trip)
 ROUND_TRIP_MS = 200
 CREATE_ARGS = {"vendor": "lightfield", "title": "Benchmark task {n}", "assignees": ["mem_sam0001"], "due": "2026-06-01"}
@@ -527,6 +528,15 @@ def throughput(b: Bench) -> None:
     b.results["load"] = out
 
 
+# -- 3b. workers: see workers.py -------------------------------------------------------------
+
+
+def scale_out(b: Bench) -> None:
+    from .workers import workers
+
+    workers(b)
+
+
 # -- 4. round trips ----------------------------------------------------------------------------
 
 
@@ -766,6 +776,24 @@ def load_rows(t: Table, ld: dict[str, Any]) -> None:
               f"{fl['errors']}; {fl['sse_answers']}" if fl else "")  # fmt: skip
 
 
+def workers_rows(t: Table, w: dict[str, Any]) -> None:
+    t.add(
+        f"16 HTTP clients round-robin over N --stateless workers ({w['runs']} × {w['seconds']:.0f} s each)",
+        "calls/s (vs 1); p50/p99 ms; errors; CPU busy",
+    )
+    for store, what in (("sqlite", "SQLite, one data dir"), ("postgresql", "PostgreSQL, a data dir each")):
+        if "skipped" in w.get(store, {}):
+            t.add(f"  {what}: skipped (below the table: why)")
+            continue
+        for tool, by_n in w.get(store, {}).items():
+            for n, r in by_n.items():
+                t.add(
+                    f"  {what}, {tool}, {n} worker{'s' if n != '1' else ''}",
+                    f"{r['calls_per_s']:.0f} (×{r['vs_one']:.2f}); {r['p50_ms']:.1f}/{r['p99_ms']:.1f}; {r['errors']}; "
+                    f"{r['machine_busy']:.0%}",
+                )
+
+
 def retention_rows(t: Table, r: dict[str, Any]) -> None:
     def at(run: dict[str, Any], calls: int) -> dict[str, Any]:
         return next(c for c in run["checkpoints"] if c["calls"] >= calls)
@@ -867,6 +895,8 @@ def table(r: dict[str, Any], before: bool) -> list[str]:
             latency_rows(t, transport, r[transport])
     if "load" in r and "skipped" not in r["load"]:
         load_rows(t, r["load"])
+    if "workers" in r and "skipped" not in r["workers"]:
+        workers_rows(t, r["workers"])
     if "retention" in r:
         retention_rows(t, r["retention"])
     if "walk" in r:
@@ -874,6 +904,12 @@ def table(r: dict[str, Any], before: bool) -> list[str]:
     if "tokens" in r:
         token_rows(t, r["tokens"])
     lines = t.lines() if t.rows else []
+    for section in ("load", "workers"):
+        why = r.get(section, {}).get("skipped")
+        if why:
+            lines += ["", f"{section}: skipped: {why}"]
+    if "skipped" in r.get("workers", {}).get("postgresql", {}):
+        lines += ["", f"workers on PostgreSQL: skipped: {r['workers']['postgresql']['skipped']}"]
     if "trips" in r:
         lines += ["", *trip_lines(r["trips"])]
     return lines
@@ -909,6 +945,7 @@ def main(argv: list[str] | None = None) -> None:
         "stdio": lambda: latency(b, "stdio"),
         "http": lambda: latency(b, "http"),
         "load": lambda: throughput(b),
+        "workers": lambda: scale_out(b),
         "trips": lambda: round_trips(b),
         "retention": lambda: retention(b),
         "walk": lambda: list_walk(b),

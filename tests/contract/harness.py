@@ -158,14 +158,14 @@ class VendorHarness:
             if callable(catch_up):
                 catch_up()
 
-    def mark(self) -> Mark:
-        return Mark(len(self.state.requests), len(self.service.audit.entries()))
+    async def mark(self) -> Mark:
+        return Mark(len(self.state.requests), len(await self.service.audit.entries()))
 
     def requests_since(self, mark: Mark) -> list[LoggedRequest]:
         return self.state.requests[mark.requests :]
 
-    def audit_since(self, mark: Mark) -> list[dict[str, Any]]:
-        return self.service.audit.entries()[mark.audit :]
+    async def audit_since(self, mark: Mark) -> list[dict[str, Any]]:
+        return (await self.service.audit.entries())[mark.audit :]
 
     # -- calls ---------------------------------------------------------------------------
 

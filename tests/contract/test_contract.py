@@ -113,7 +113,7 @@ def test_the_simulator_gives_examples_for_what_the_manifest_supports(vendor: str
 async def check_create(h: VendorHarness, op: str) -> None:
     resource = resource_of(op)
     args = h.create_arguments(resource, allow_duplicate=True)
-    mark = h.mark()
+    mark = await h.mark()
     created = await h.ok(op, args)
     assert len(writes(h.requests_since(mark))) == 1
     assert created["id"] and created["title"] == args["title"] and created["replayed"] is False
@@ -141,7 +141,7 @@ async def check_get(h: VendorHarness, op: str) -> None:
     seeded = h.example(op)
     if seeded:
         assert str((await h.ok(op, seeded))["id"]) == str(seeded[key])
-    mark = h.mark()
+    mark = await h.mark()
     unknown = await h.call(op, {key: 999999 if resource == "intake" else "999999"})
     assert unknown.is_error
     assert writes(h.requests_since(mark)) == []
@@ -211,7 +211,7 @@ async def check_find_people(h: VendorHarness, op: str) -> None:
 
 async def check_find_records(h: VendorHarness, op: str) -> None:
     args = h.example(op)
-    mark = h.mark()
+    mark = await h.mark()
     found = await h.ok(op, args)
     assert found["records"] and found["use"], found
     assert {r["kind"] for r in found["records"]} == {args["kind"]}
@@ -257,7 +257,7 @@ async def test_an_unsupported_operation_is_refused_with_the_manifests_words_and_
         declared.reason,
         declared.alternative or None,
     )
-    mark = h.mark()
+    mark = await h.mark()
     if h.takes_vendor(operation):
         result = await h.call(operation, unsupported_arguments(operation))
         assert result.is_error
@@ -272,7 +272,7 @@ async def test_an_unsupported_operation_is_refused_with_the_manifests_words_and_
             dry = await h.call(operation, {**unsupported_arguments(operation), "dry_run": True})
             assert dry.is_error and words.reason in text_of(dry)
             expected_rows = [(tool_of(operation), vendor, "refused:UnsupportedOperation")] * 2
-        assert [(e["tool"], e["vendor"], e["outcome"]) for e in h.audit_since(mark)] == expected_rows
+        assert [(e["tool"], e["vendor"], e["outcome"]) for e in await h.audit_since(mark)] == expected_rows
     else:
         # The tool has no vendor argument (it serves the vendor that has the operation), so this vendor's
         # refusal is the one checkpoint every call passes before any I/O.
@@ -297,14 +297,14 @@ async def test_a_dry_run_shows_the_request_the_real_call_sends(
     else:
         created = await h.create(resource)
         args = {f"{resource}_id": created["id"], **h.example(operation), "idempotency_key": key}
-    mark = h.mark()
+    mark = await h.mark()
     report = await h.planned(operation, args)
     assert writes(h.requests_since(mark)) == [], "a dry run sends no write"
     assert report["verdict"].startswith("allowed")
     headers = {k.lower(): v for k, v in report["headers"].items()}
     assert "***" in json.dumps(headers), "credentials are shown only redacted"
 
-    mark = h.mark()
+    mark = await h.mark()
     if operation.startswith("delete_"):
         assert (await h.delete(resource, args[f"{resource}_id"], idempotency_key=key))["deleted"] is True
     else:
@@ -326,7 +326,7 @@ async def test_the_same_key_twice_writes_once_and_replays(harnesses: dict[str, V
     op = h.create_operation()
     args = h.create_arguments(resource_of(op), idempotency_key=f"twice-{uuid.uuid4()}", allow_duplicate=True)
     report = await h.planned(op, args)
-    mark = h.mark()
+    mark = await h.mark()
     first = await h.ok(op, args)
     second = await h.ok(op, args)
     assert (first["replayed"], second["replayed"]) == (False, True)
@@ -345,11 +345,11 @@ async def test_the_same_key_with_other_arguments_is_refused_and_sends_nothing(
     key = f"other-{uuid.uuid4()}"
     args = h.create_arguments(resource_of(op), idempotency_key=key, allow_duplicate=True)
     await h.ok(op, args)
-    mark = h.mark()
+    mark = await h.mark()
     result = await h.call(op, {**args, "title": unique("Something else")})
     assert result.is_error
     assert h.requests_since(mark) == []
-    assert [(e["outcome"], e["idempotency_key"]) for e in h.audit_since(mark)] == [("refused:InvalidInput", key)]
+    assert [(e["outcome"], e["idempotency_key"]) for e in await h.audit_since(mark)] == [("refused:InvalidInput", key)]
 
 
 # -- duplicate check ---------------------------------------------------------------------------------------
@@ -364,11 +364,11 @@ async def test_a_second_create_with_the_same_title_is_refused_and_sends_no_write
     args = h.create_arguments(resource)
     first = await h.ok(operation, args)
     h.settle()
-    mark = h.mark()
+    mark = await h.mark()
     again = await h.call(operation, args)
     assert again.is_error
     assert writes(h.requests_since(mark)) == []
-    assert [e["outcome"] for e in h.audit_since(mark)] == ["refused:PossibleDuplicate"]
+    assert [e["outcome"] for e in await h.audit_since(mark)] == ["refused:PossibleDuplicate"]
     assert [r["id"] for r in await h.titled(resource, args["title"])] == [first["id"]]
 
 
@@ -380,7 +380,7 @@ async def test_a_429_with_retry_after_on_a_read_is_retried(harnesses: dict[str, 
     h = harnesses[vendor]
     op = h.list_operation()
     assert op is not None
-    mark = h.mark()
+    mark = await h.mark()
     h.state.inject(Fault(status=429, headers={"Retry-After": "1"}, method="GET"))
     with stamina.set_testing(True, attempts=3):
         await h.ok(op, h.example(op))
@@ -409,7 +409,7 @@ async def faulted_write(h: VendorHarness, fault: dict[str, Any]) -> FaultedWrite
     report = await h.planned(op, args)
     path = urlsplit(report["url"]).path
     h.state.inject(Fault(**fault, method=report["method"], path_prefix=path))
-    mark = h.mark()
+    mark = await h.mark()
     with stamina.set_testing(True, attempts=3):
         result = await h.call(op, args)
     sent = [r for r in h.requests_since(mark) if (r.method, r.path) == (report["method"], path)]
@@ -432,12 +432,12 @@ async def test_a_500_on_a_write_is_reported_and_never_duplicated(
         assert len(w.sent) == 2 and w.sent[0].status == 500
         assert {r.headers.get(header) for r in w.sent} == {w.args["idempotency_key"]}
         assert [r["id"] for r in landed] == [structured(w.result)["id"]]
-        assert [e["outcome"] for e in h.audit_since(w.mark)] == ["ok"]
+        assert [e["outcome"] for e in await h.audit_since(w.mark)] == ["ok"]
         return
     assert w.result.is_error
     assert [r.status for r in w.sent] == [500]
     assert landed == []
-    assert [e["outcome"] for e in h.audit_since(w.mark)] == ["refused:VendorUnavailable"]
+    assert [e["outcome"] for e in await h.audit_since(w.mark)] == ["refused:VendorUnavailable"]
     again = await h.ok(op, w.args)  # nothing landed, so the key was freed for the retry
     assert again["replayed"] is False
     assert [r["id"] for r in await h.titled(resource, w.args["title"])] == [again["id"]]
@@ -457,21 +457,21 @@ async def test_a_write_whose_answer_is_lost_is_an_unknown_outcome_never_resent_b
         assert not w.result.is_error, text_of(w.result)
         assert len(w.sent) == 2 and {r.headers.get(header) for r in w.sent} == {w.args["idempotency_key"]}
         assert [r["id"] for r in await h.titled(resource, w.args["title"])] == [structured(w.result)["id"]]
-        assert [e["outcome"] for e in h.audit_since(w.mark)] == ["ok"]
+        assert [e["outcome"] for e in await h.audit_since(w.mark)] == ["ok"]
         return
     assert w.result.is_error
     assert len(w.sent) == 1
-    assert [e["outcome"] for e in h.audit_since(w.mark)] == ["unknown"]
-    mark = h.mark()
+    assert [e["outcome"] for e in await h.audit_since(w.mark)] == ["unknown"]
+    mark = await h.mark()
     again = await h.call(op, w.args)  # the same key: looked up at the vendor, never resent
     assert [r.method for r in h.requests_since(mark) if r.method != "GET"] == []
     landed = await h.titled(resource, w.args["title"])
     assert len(landed) == 1  # the write landed; only its answer was lost
     if again.is_error:  # the vendor's list cannot find it (yet): still an unknown outcome
-        assert [e["outcome"] for e in h.audit_since(mark)] == ["unknown"]
+        assert [e["outcome"] for e in await h.audit_since(mark)] == ["unknown"]
     else:  # found: from now on the key's result
         assert structured(again)["id"] == landed[0]["id"] and structured(again)["replayed"] is True
-        assert [e["outcome"] for e in h.audit_since(mark)] == ["recovered"]
+        assert [e["outcome"] for e in await h.audit_since(mark)] == ["recovered"]
 
 
 # -- audit ----------------------------------------------------------------------------------------------
@@ -486,12 +486,12 @@ async def test_the_audit_records_the_write_the_replay_the_dry_run_and_a_refusal(
     tool = tool_of(op)
     key = f"audit-{uuid.uuid4()}"
     args = h.create_arguments(resource_of(op), idempotency_key=key, allow_duplicate=True)
-    mark = h.mark()
+    mark = await h.mark()
     created = await h.ok(op, args)
     assert (await h.ok(op, args))["replayed"] is True
     await h.planned(op, {k: v for k, v in args.items() if k != "idempotency_key"})
     assert (await h.call(op, {**args, "title": unique("Not the same")})).is_error
-    rows = h.audit_since(mark)
+    rows = await h.audit_since(mark)
     assert [(e["tool"], e["vendor"], e["outcome"], e["idempotency_key"], e["target"]) for e in rows] == [
         (tool, vendor, "ok", key, str(created["id"])),
         (tool, vendor, "replay", key, str(created["id"])),

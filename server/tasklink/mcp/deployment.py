@@ -44,7 +44,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ..errors import ConfigurationError
-from ..policy.keys import server_key
 from ..settings import TaskLinkSettings, split_names
 from .http_guards import BodyDeadline, SessionGuard, ShortJsonRpcErrors, header_timeout_protocol
 from .sdk import NeedsStream, answer_per_request, may_ask_the_user, set_token_verifier
@@ -327,12 +326,10 @@ def stream_policy(asking: frozenset[str]) -> NeedsStream:
     return needs_stream
 
 
-def request_state_key(settings: TaskLinkSettings) -> bytes:
-    """32 bytes every worker derives alike: from TASKLINK_CONFIRM_SECRET, else the data dir's confirm key."""
+def request_state_key(server_key: bytes) -> bytes:
+    """32 bytes every worker derives alike from the server key (the secret, the shared store's or the file's)."""
 
-    secret = settings.confirm_secret.get_secret_value() if settings.confirm_secret else None
-    material = server_key(secret, settings.state_path("confirm.key"))
-    return hmac.new(material, REQUEST_STATE_LABEL, hashlib.sha256).digest()
+    return hmac.new(server_key, REQUEST_STATE_LABEL, hashlib.sha256).digest()
 
 
 def share_request_state(server: MCPServer, key: bytes) -> None:
@@ -362,7 +359,7 @@ def http_app(server: TaskLinkServer, options: HttpOptions, http: HttpSettings | 
         verifier, auth_settings = auth
         server.settings.auth = auth_settings
         set_token_verifier(server, verifier)
-    share_request_state(server, request_state_key(server.service.settings))
+    share_request_state(server, request_state_key(server.service.core.key))
     server.custom_route("/health", methods=["GET"], include_in_schema=False)(health)
     idle_timeout = http.http_session_idle_minutes * 60
     app = server.streamable_http_app(

@@ -13,9 +13,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Mapping
 from typing import Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerMiddleware, ServerRequestContext
@@ -29,8 +27,6 @@ from mcp.types import (
     PromptReference,
     ResourceTemplateReference,
     SetLevelRequestParams,
-    SubscribeRequestParams,
-    UnsubscribeRequestParams,
 )
 
 from ..capabilities import capabilities_document
@@ -38,23 +34,23 @@ from ..dates import WORDS_HELP
 from ..errors import NotFound, TaskLinkError
 from ..models import NORMALIZED_STATUSES, zone
 from ..service import TaskLink
+from .changes import Subscribers
 from .sdk import LOG_LEVEL_KEY, add_request_handler, client_log, connection_state
-from .tools import ALL_TOOLS
 
 INTAKE_STATUSES = ("DRAFT", "PENDING", "IN_PROGRESS", "BLOCKED", "COMPLETED", "DISCARDED")
 MAX_COMPLETIONS = 100
 
 
-def register_protocol(server: MCPServer, tl: TaskLink) -> None:
+def register_protocol(server: MCPServer, tl: TaskLink, subscribers: Subscribers) -> None:
     """Install every handler below on a server built by `build_server`."""
 
     _register_logging(server)
-    _register_subscriptions(server)
+    subscribers.register(server)
     _register_resources(server, tl)
     _register_now(server, tl)
     _register_prompts(server)
     _register_completions(server, tl)
-    server.middleware.append(_after_tool_calls())
+    server.middleware.append(_after_tool_calls(tl, subscribers))
 
 
 # -- logging ------------------------------------------------------------------------------
@@ -68,51 +64,6 @@ def _register_logging(server: MCPServer) -> None:
         return EmptyResult()
 
     add_request_handler(server, "logging/setLevel", SetLevelRequestParams, set_level)
-
-
-# -- resource subscriptions (handshake era; 2026-07-28 clients use subscriptions/listen) ---
-
-SUBSCRIPTIONS_KEY = "tasklink.subscriptions"
-#: tools that change the resource named by their arguments (from each tool's spec)
-CHANGES = {spec.name: spec.changes for spec in ALL_TOOLS if spec.changes}
-
-
-def _subscriptions(session: Any) -> set[str]:
-    state = connection_state(session)
-    if state is None:
-        return set()
-    found = state.setdefault(SUBSCRIPTIONS_KEY, set())
-    assert isinstance(found, set)
-    return found
-
-
-def _register_subscriptions(server: MCPServer) -> None:
-    async def subscribe(ctx: Any, params: SubscribeRequestParams) -> EmptyResult:
-        _subscriptions(ctx.session).add(str(params.uri))
-        return EmptyResult()
-
-    async def unsubscribe(ctx: Any, params: UnsubscribeRequestParams) -> EmptyResult:
-        _subscriptions(ctx.session).discard(str(params.uri))
-        return EmptyResult()
-
-    add_request_handler(server, "resources/subscribe", SubscribeRequestParams, subscribe)
-    add_request_handler(server, "resources/unsubscribe", UnsubscribeRequestParams, unsubscribe)
-
-
-def changed_resource(tool: str, arguments: Mapping[str, Any]) -> str | None:
-    kind = CHANGES.get(tool)
-    if kind == "intake" and arguments.get("intake_id") is not None:
-        return f"intake://{arguments['intake_id']}"
-    if kind == "task" and arguments.get("vendor") and arguments.get("task_id"):
-        return f"task://{arguments['vendor']}/{arguments['task_id']}"
-    return None
-
-
-async def notify_changed(session: Any, tool: str, arguments: Mapping[str, Any]) -> None:
-    uri = changed_resource(tool, arguments)
-    if uri is not None and uri in _subscriptions(session):
-        with contextlib.suppress(Exception):
-            await session.send_resource_updated(uri)
 
 
 # -- resources ----------------------------------------------------------------------------
@@ -305,7 +256,7 @@ def _is_error(result: Any) -> bool:
     return bool(getattr(result, "is_error", False))
 
 
-def _after_tool_calls() -> ServerMiddleware[Any]:
+def _after_tool_calls(tl: TaskLink, subscribers: Subscribers) -> ServerMiddleware[Any]:
     """A failed call is logged to the client; a successful write notifies subscribers of what it changed."""
 
     async def after(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
@@ -317,7 +268,7 @@ def _after_tool_calls() -> ServerMiddleware[Any]:
         if _is_error(result):
             await client_log(ctx.session, "warning", f"{tool} returned an error")
         else:
-            await notify_changed(ctx.session, tool, params.get("arguments") or {})
+            await subscribers.changed(tl.core.store, tool, params.get("arguments") or {})
         return result
 
     return after

@@ -57,10 +57,17 @@ def add_request_handler(
     server._lowlevel_server.add_request_handler(method, params_type, handler)
 
 
+def connection_of(session: Any) -> Any | None:
+    """The connection behind a request's session: it outlives the request, keeps per-client state, and sends
+    server-initiated notifications (`send_resource_updated`) on its standalone stream."""
+
+    return getattr(session, "_connection", None)
+
+
 def connection_state(session: Any) -> dict[str, Any] | None:
     """Per-connection scratch space the SDK keeps for each client (one per handshake session)."""
 
-    state = getattr(getattr(session, "_connection", None), "state", None)
+    state = getattr(connection_of(session), "state", None)
     return state if isinstance(state, dict) else None
 
 

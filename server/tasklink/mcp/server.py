@@ -17,6 +17,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult, TextContent
 from mcp.types import Tool as MCPTool
@@ -24,9 +25,11 @@ from mcp.types import Tool as MCPTool
 from .. import __version__
 from ..errors import ConfigurationError
 from ..manifests import load_manifests, manifests_dir
+from ..policy.gate import quietly
 from ..service import TaskLink
 from ..settings import TaskLinkSettings
 from ..vendors.registry import check_vendor_names
+from .changes import Subscribers
 from .protocol import register_protocol
 from .schemas import compact_tool, offer_vendor_names
 from .sdk import build_tools_on_first_use
@@ -144,11 +147,16 @@ def build_server(
     tools = allowed_tools(settings)
     tl = service or TaskLink(settings)
     vendors = tl.vendors.names()
+    subscribers = Subscribers()
 
     @asynccontextmanager
     async def lifespan(server: MCPServer) -> AsyncIterator[TaskLink]:
         try:
-            yield tl
+            async with anyio.create_task_group() as background:
+                background.start_soon(tl.vendors.warm_up, settings.warm_up)
+                background.start_soon(subscribers.listen, tl.core.store)  # changes made through any worker
+                yield tl
+                background.cancel_scope.cancel()
         finally:
             await tl.aclose()
 
@@ -175,13 +183,13 @@ def build_server(
         registry.defer(spec.fn, title=spec.title, annotations=spec.annotations(), structured_output=True)
 
     @server.resource("audit://recent", name="audit-recent", mime_type="application/json")
-    def audit_recent() -> str:
+    async def audit_recent() -> str:
         """The caller's last 50 audit entries: writes, replays, dry runs and refused writes."""
         credential = credential_name()
         sees_all = credential is None or credential in tl.settings.audit_admins
-        return json.dumps(tl.audit.entries(limit=50, credential=None if sees_all else credential))
+        return json.dumps(await tl.audit.entries(limit=50, credential=None if sees_all else credential))
 
-    register_protocol(server, tl)
+    register_protocol(server, tl, subscribers)
     return server
 
 
@@ -207,16 +215,18 @@ def refuse_disabled_tools(tl: TaskLink, disabled: set[str]) -> Any:
         if ctx.method == "tools/call" and isinstance(ctx.params, dict):
             name = ctx.params.get("name")
             if isinstance(name, str) and name in disabled:
-                tl.audit.record(
-                    transport=transport_of(ctx),
-                    client=None,
-                    credential=credential_name(),
-                    tool=name,
-                    vendor=None,
-                    target=None,
-                    args_digest=None,
-                    idempotency_key=None,
-                    outcome="refused:disabled",
+                await quietly(
+                    tl.audit.record(
+                        transport=transport_of(ctx),
+                        client=None,
+                        credential=credential_name(),
+                        tool=name,
+                        vendor=None,
+                        target=None,
+                        args_digest=None,
+                        idempotency_key=None,
+                        outcome="refused:disabled",
+                    )
                 )
                 return CallToolResult(
                     content=[TextContent(type="text", text=disabled_message(name, tl.settings))], is_error=True

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import InvalidInput
 from .keys import derive
-from .ledger import StateDB
+from .ledger import Previews
 
 CONFIRM_TTL_SECONDS = 600
 
@@ -37,33 +37,33 @@ class ConfirmTokens:
     def __init__(
         self,
         key: bytes,
-        state: StateDB,
+        previews: Previews,
         *,
         clock: Callable[[], float] = time.time,
         ttl: int = CONFIRM_TTL_SECONDS,
     ) -> None:
         self._key = derive(key, "confirm-tokens")
-        self._state = state
+        self._previews = previews
         self._clock = clock
         self._ttl = ttl
 
     def _sign(self, payload: bytes) -> str:
         return base64.urlsafe_b64encode(hmac.new(self._key, payload, hashlib.sha256).digest()[:18]).decode()
 
-    def issue(self, operation: str, vendor: str, target: str, shown: Mapping[str, Any]) -> str:
+    async def issue(self, operation: str, vendor: str, target: str, shown: Mapping[str, Any]) -> str:
         digest = shown_digest(shown)
         expires = int(self._clock()) + self._ttl
-        self._state.remember_preview(operation, vendor, target, digest, expires)
+        await self._previews.remember(operation, vendor, target, digest, expires)
         body = json.dumps([operation, vendor, target, expires, digest], separators=(",", ":"))
         payload = base64.urlsafe_b64encode(body.encode()).decode().rstrip("=")
         return f"{payload}.{self._sign(body.encode())}"
 
-    def expected(self, operation: str, vendor: str, target: str, *, token: str | None, elicited: bool) -> str:
+    async def expected(self, operation: str, vendor: str, target: str, *, token: str | None, elicited: bool) -> str:
         """What the user confirmed: the digest of the record as previewed (by the token, or the last
         preview behind an accepted elicitation). Refuses a missing, forged, foreign or expired token."""
 
         if elicited:
-            digest = self._state.previewed(operation, vendor, target, self._clock())
+            digest = await self._previews.find(operation, vendor, target, self._clock())
             if digest is None:
                 raise InvalidInput(
                     "the confirmation has no preview of this record (or it expired)",

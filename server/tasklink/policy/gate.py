@@ -15,10 +15,11 @@ deduplicates by that key. Every write, replay, dry run and refusal is audited.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -31,6 +32,7 @@ from ..models import DryRunReport, ResolvedPerson
 from ..vendors._http import VendorHttp, WritePlan
 from .ledger import AuditLog, IdempotencyLedger, digest
 
+log = logging.getLogger("tasklink")
 R = TypeVar("R", bound=BaseModel)
 #: the longest vendor-supplied text (an error message, a request id) an audit row keeps
 AUDIT_TEXT_LIMIT = 300
@@ -83,7 +85,7 @@ class Prepared(Generic[R]):
 
     http: VendorHttp
     plan: WritePlan[Any]
-    finish: Callable[[Any], R]
+    finish: Callable[[Any], Awaitable[R]]
     #: what a dry run's verdict adds to "allowed" (a read it needed, a check it skipped)
     notes: list[str] = field(default_factory=list)
     #: the call's own warnings (due date, deprecation), shown with a preview as with a result
@@ -92,11 +94,11 @@ class Prepared(Generic[R]):
     #: the longest key the vendor takes (None: keys are not sent)
     key_max_length: int | None = None
     #: releases what the preparation holds (a create's title lock) once the write is over
-    release: Callable[[], None] | None = None
+    release: Callable[[], Awaitable[None]] | None = None
 
-    def done(self) -> None:
+    async def done(self) -> None:
         if self.release is not None:
-            self.release()
+            await self.release()
 
 
 Prepare = Callable[[bool], Awaitable[Prepared[R]]]
@@ -149,22 +151,29 @@ class WriteGate:
             "arguments": call.arguments,
         }
 
-    def record(self, call: WriteCall, outcome: str, *, target: str | None = None, detail: str | None = None,
+    async def record(self, call: WriteCall, outcome: str, *, target: str | None = None, detail: str | None = None,
                request_id: str | None = None) -> None:  # fmt: skip
         row = self._row(call) | {"target": target or call.target}
-        self.audit.record(**row, outcome=outcome, detail=self._clean(detail), vendor_request_id=self._clean(request_id))
+        await self.audit.record(
+            **row, outcome=outcome, detail=self._clean(detail), vendor_request_id=self._clean(request_id)
+        )
 
-    def refuse(self, call: WriteCall, exc: TaskLinkError) -> None:
-        self.record(call, _outcome_of(exc), detail=exc.message, request_id=_request_id(exc))
+    async def refuse(self, call: WriteCall, exc: TaskLinkError) -> None:
+        """Audit a refusal; a store that cannot take the row must not hide why the call was refused."""
+
+        try:
+            await self.record(call, _outcome_of(exc), detail=exc.message, request_id=_request_id(exc))
+        except StateUnavailable as unavailable:
+            log.warning("the audit row of a refused %s was not written: %s", call.operation, unavailable)
 
     def _clean(self, text: str | None) -> str | None:
         """Vendor-supplied text for the audit: credentials scrubbed, bounded."""
 
         return None if text is None else self.redact(text)[:AUDIT_TEXT_LIMIT]
 
-    def _finish(self, attempt: int, outcome: str, *, target: str | None = None, detail: str | None = None,
+    async def _finish(self, attempt: int, outcome: str, *, target: str | None = None, detail: str | None = None,
                 request_id: str | None = None) -> None:  # fmt: skip
-        self.audit.finish(
+        await self.audit.finish(
             attempt, outcome, target=target, detail=self._clean(detail), request_id=self._clean(request_id)
         )
 
@@ -177,12 +186,12 @@ class WriteGate:
             prepared = await prepare(True)
             key = self._key(call, prepared)
         except TaskLinkError as exc:
-            self.refuse(call, exc)
+            await self.refuse(call, exc)
             raise
         request = dataclasses.replace(prepared.plan.request, idempotency_key=key)
         report = prepared.http.describe(request)
         report.verdict = "; ".join(["allowed", *prepared.notes])
-        self.record(call, "dry_run")
+        await self.record(call, "dry_run")
         return WritePreview(
             vendor=call.vendor,
             operation=call.operation,
@@ -200,48 +209,53 @@ class WriteGate:
         try:
             replay = await self._claim(call, key, result_type)
         except StateUnavailable as exc:
-            raise StateUnavailable(f"{exc.message}; nothing was sent") from None
+            raise type(exc)(f"{exc.message}; nothing was sent") from None
         if replay is not None:
             return replay
         try:
             prepared = await prepare(False)
         except TaskLinkError as exc:
-            self.ledger.release(key)
-            self.refuse(call, exc)
+            await quietly(self.ledger.release(key))
+            await self.refuse(call, exc)
             raise
         except BaseException:
-            self.ledger.release(key)  # nothing was sent yet
+            await quietly(self.ledger.release(key))  # nothing was sent yet
             raise
-        with _released(prepared):
+        async with _released(prepared):
             return await self._send(call, key, prepared)
 
     async def _send(self, call: WriteCall, key: str, prepared: Prepared[R]) -> R:
         try:
             self._key(call, prepared)
-            attempt = self.audit.begin(**self._row(call))  # committed before anything is sent
+            attempt = await self.audit.begin(**self._row(call))  # committed before anything is sent
         except TaskLinkError as exc:
-            self.ledger.release(key)
+            await quietly(self.ledger.release(key))
             if not isinstance(exc, StateUnavailable):
-                self.refuse(call, exc)
+                await self.refuse(call, exc)
             raise
         try:
             answer = await prepared.http.execute(dataclasses.replace(prepared.plan, request=self._keyed(prepared, key)))
-            result = prepared.finish(answer)
         except OutcomeUnknown as exc:
-            self.ledger.mark_unknown(key, exc.message)
-            self._finish(attempt, "unknown", detail=exc.message, request_id=exc.request_id)
+            await quietly(self.ledger.mark_unknown(key, exc.message))
+            await quietly(self._finish(attempt, "unknown", detail=exc.message, request_id=exc.request_id))
             raise
         except TaskLinkError as exc:
-            self.ledger.release(key)
-            self._finish(attempt, _outcome_of(exc), detail=exc.message, request_id=_request_id(exc))
+            await quietly(self.ledger.release(key))
+            await quietly(self._finish(attempt, _outcome_of(exc), detail=exc.message, request_id=_request_id(exc)))
             raise
         except BaseException:
-            # a bug or a cancelled call after the request may have gone out: never claim it did not happen
-            self.ledger.mark_unknown(key, "the call was interrupted after it may have reached the vendor")
-            self._finish(attempt, "unknown", detail="interrupted")
+            # a cancelled call after the request may have gone out: never claim it did not happen
+            with anyio.CancelScope(shield=True):
+                await quietly(
+                    self.ledger.mark_unknown(key, "the call was interrupted after it may have reached the vendor")
+                )
+                await quietly(self._finish(attempt, "unknown", detail="interrupted"))
             raise
-        self.ledger.settle(key, result.model_dump_json())
-        self._finish(attempt, "ok", target=_target_of(result))
+        # the write is made: from here a failing store is logged, never reported as a failed write (its key
+        # stays in flight, so a retry waits and is then told the outcome is unknown — it is never resent)
+        result = await prepared.finish(answer)
+        await quietly(self.ledger.settle(key, result.model_dump_json()))
+        await quietly(self._finish(attempt, "ok", target=_target_of(result)))
         return result
 
     # -- keys -----------------------------------------------------------------------------
@@ -280,8 +294,8 @@ class WriteGate:
             )
         if hasattr(result, "replayed"):
             result.replayed = True
-        self.ledger.settle_recovered(key, result.model_dump_json())
-        self.record(call, "recovered", target=_target_of(result))
+        await self.ledger.settle_recovered(key, result.model_dump_json())
+        await self.record(call, "recovered", target=_target_of(result))
         return result
 
     async def _claim(self, call: WriteCall, key: str, result_type: type[R]) -> R | None:
@@ -289,7 +303,7 @@ class WriteGate:
 
         deadline = time.monotonic() + self.wait_timeout
         while True:
-            claim = self.ledger.claim(key, call.operation, call.vendor, digest(call.arguments))
+            claim = await self.ledger.claim(key, call.operation, call.vendor, digest(call.arguments))
             if claim.kind == "new":
                 return None
             if claim.kind == "replay":
@@ -297,10 +311,10 @@ class WriteGate:
                 result = result_type.model_validate_json(claim.result)
                 if hasattr(result, "replayed"):
                     result.replayed = True
-                self.record(call, "replay", target=_target_of(result))
+                await self.record(call, "replay", target=_target_of(result))
                 return result
             if claim.kind == "unknown" and call.vendor_dedupes:
-                self.ledger.retake(key)
+                await self.ledger.retake(key)
                 return None
             if claim.kind == "unknown" and call.recover is not None:
                 found = await self._recovered(call, key, result_type)
@@ -308,7 +322,7 @@ class WriteGate:
                     return found
             if claim.kind != "in_flight" or time.monotonic() >= deadline:
                 refusal = _claim_refusal(call, key, claim.kind, claim.operation, claim.vendor, claim.message)
-                self.refuse(call, refusal)
+                await self.refuse(call, refusal)
                 raise refusal
             await anyio.sleep(self.poll_interval)
 
@@ -331,12 +345,22 @@ def _claim_refusal(
     return InProgress(f"A call with idempotency_key {key!r} is still in progress")
 
 
-@contextmanager
-def _released(prepared: Prepared[Any]) -> Iterator[None]:
+@asynccontextmanager
+async def _released(prepared: Prepared[Any]) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        prepared.done()
+        with anyio.CancelScope(shield=True):  # a cancelled call still gives its lock back
+            await prepared.done()
+
+
+async def quietly(step: Awaitable[Any]) -> None:
+    """Bookkeeping after the decision is made: a store that fails here is logged, not raised."""
+
+    try:
+        await step
+    except StateUnavailable as exc:
+        log.warning("tasklink's state store missed an update: %s", exc)
 
 
 def _outcome_of(exc: TaskLinkError) -> str:

@@ -1,4 +1,5 @@
-"""The server's secret key: TASKLINK_CONFIRM_SECRET, else a key file in the data dir, made once.
+"""The server's secret key: TASKLINK_CONFIRM_SECRET, else the shared state store's key (PostgreSQL: one
+row, made by the first worker), else a key file in the data dir, made once.
 
 Every worker sharing the data dir (or the secret) derives the same purpose keys from it: delete
 confirmations, sealed multi-round-trip request state, list cursors. The key file is written
@@ -22,9 +23,14 @@ MIN_SECRET_LENGTH = 32
 MIN_DISTINCT_CHARACTERS = 10
 
 
-def server_key(secret: str | None, key_file: Path) -> bytes:
+def server_key(secret: str | None, key_file: Path, *, shared: bytes | None = None) -> bytes:
+    """TASKLINK_CONFIRM_SECRET, else the key the state store keeps for every worker (PostgreSQL), else the
+    data dir's key file."""
+
     if secret is not None:
         return _checked_secret(secret)
+    if shared is not None:
+        return shared
     try:
         return _read_key(key_file)
     except FileNotFoundError:

@@ -8,7 +8,7 @@ instead of listing again. It still holds the create lock and consults the local 
 creates (policy/creates.py), so a create made through tasklink meanwhile is still refused; what the
 window gives up is only a record made in the vendor's own app during those minutes.
 
-The table lives in tasklink's state file, so every process sharing it (HTTP workers) sees a verdict.
+The table lives in the state store, so every worker sharing it sees a verdict.
 """
 
 from __future__ import annotations
@@ -17,21 +17,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .ledger import StateDB
+from ..state import StateStore
 
 #: how long a dry run's "no duplicate" verdict stands in for the real call's duplicate check
 VERDICT_SECONDS = 600.0
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS duplicate_verdicts (
-    vendor TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    digest TEXT NOT NULL,
-    resolved TEXT NOT NULL,
-    expires REAL NOT NULL,
-    PRIMARY KEY (vendor, kind, digest)
-)
-"""
 
 
 @dataclass(frozen=True)
@@ -44,44 +33,38 @@ class Verdict:
 
 
 class DuplicateVerdicts:
-    def __init__(self, state: StateDB, *, clock: Callable[[], float] = time.time, ttl: float = VERDICT_SECONDS) -> None:
+    def __init__(
+        self, state: StateStore, *, clock: Callable[[], float] = time.time, ttl: float = VERDICT_SECONDS
+    ) -> None:
         self.state = state
         self.clock = clock
         self.ttl = ttl
-        self._ready = False
 
-    def _table(self) -> None:
-        if not self._ready:
-            with self.state.transaction() as db:
-                db.execute(SCHEMA)
-            self._ready = True
-
-    def record(self, vendor: str, kind: str, digest: str, resolved: str) -> None:
+    async def record(self, vendor: str, kind: str, digest: str, resolved: str) -> None:
         """A dry run's duplicate check of this create found nothing."""
 
-        self._table()
         now = self.clock()
-        with self.state.transaction() as db:
-            db.execute("DELETE FROM duplicate_verdicts WHERE expires < ?", (now,))
-            db.execute(
+        async with self.state.transaction() as tx:
+            await tx.execute("DELETE FROM duplicate_verdicts WHERE expires < ?", (now,))
+            await tx.execute(
                 "INSERT INTO duplicate_verdicts(vendor, kind, digest, resolved, expires) VALUES (?,?,?,?,?) "
                 "ON CONFLICT(vendor, kind, digest) DO UPDATE SET resolved=excluded.resolved, expires=excluded.expires",
                 (vendor, kind, digest, resolved, now + self.ttl),
             )
 
-    def find(self, vendor: str, kind: str, digest: str) -> Verdict | None:
+    async def find(self, vendor: str, kind: str, digest: str) -> Verdict | None:
         """The standing verdict for a create with these arguments, if a dry run left one."""
 
-        self._table()
-        rows = self.state.query(
+        rows = await self.state.query(
             "SELECT resolved, expires FROM duplicate_verdicts WHERE vendor=? AND kind=? AND digest=? AND expires >= ?",
             (vendor, kind, digest, self.clock()),
         )
         return Verdict(str(rows[0][0]), float(rows[0][1])) if rows else None
 
-    def forget(self, vendor: str, kind: str, digest: str) -> None:
+    async def forget(self, vendor: str, kind: str, digest: str) -> None:
         """The create went out: the verdict described the vendor before it, so it is spent."""
 
-        self._table()
-        with self.state.transaction() as db:
-            db.execute("DELETE FROM duplicate_verdicts WHERE vendor=? AND kind=? AND digest=?", (vendor, kind, digest))
+        async with self.state.transaction() as tx:
+            await tx.execute(
+                "DELETE FROM duplicate_verdicts WHERE vendor=? AND kind=? AND digest=?", (vendor, kind, digest)
+            )

@@ -37,6 +37,7 @@ from ..policy.confirmation import ConfirmTokens
 from ..policy.gate import NO_OPTIONS, WriteGate, WriteOptions
 from ..policy.ledger import AuditLog, IdempotencyLedger
 from ..settings import TaskLinkSettings
+from ..state import StateStore
 from ..vendors.registry import Vendors
 from .core import Core, OnRead
 from .intakes import Intakes
@@ -50,9 +51,14 @@ __all__ = ["FoundPeople", "FoundRecords", "TaskLink"]
 
 class TaskLink:
     def __init__(
-        self, settings: TaskLinkSettings, vendors: Vendors | None = None, *, clock: Callable[[], float] = time.time
+        self,
+        settings: TaskLinkSettings,
+        vendors: Vendors | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        store: StateStore | None = None,
     ) -> None:
-        self.core = Core(settings, vendors, clock=clock)
+        self.core = Core(settings, vendors, clock=clock, store=store)
         self.people_service = People(self.core)
         self.vendor_catalogue = VendorCatalogue(self.core)
         self.lookups = Lookups(self.core)
@@ -73,6 +79,7 @@ class TaskLink:
 
     async def aclose(self) -> None:
         await self.core.vendors.aclose()
+        await self.core.store.aclose()
 
     # -- what the front ends read ---------------------------------------------------------
 

@@ -8,6 +8,7 @@ the call's result carries.
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -17,24 +18,27 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 import anyio
 from pydantic import BaseModel
 
-from ..errors import PossibleDuplicate, TaskLinkError
+from ..errors import PossibleDuplicate, StateUnavailable, TaskLinkError
 from ..manifests import VendorManifest, check_arguments
 from ..models import Due, is_past, parse_due, zone
 from ..policy.capabilities import require_supported
 from ..policy.confirmation import ConfirmTokens
-from ..policy.creates import CreateLocks
+from ..policy.creates import CreateLocks, Release
 from ..policy.deprecations import deprecation_warnings
 from ..policy.gate import Prepared, WriteCall, WriteGate, WriteOptions
 from ..policy.keys import derive, server_key
-from ..policy.ledger import AuditLog, IdempotencyLedger, StateDB
+from ..policy.ledger import AuditLog, IdempotencyLedger, Previews
 from ..policy.verdicts import VERDICT_SECONDS, DuplicateVerdicts
 from ..settings import TaskLinkSettings
+from ..state import StateStore, open_store
 from ..vendors._http import VendorHttp, WritePlan
 from ..vendors.base import VendorAdapter, VendorSettings, path_segment
 from ..vendors.registry import Vendors
 
 OnRead = Callable[[], Awaitable[None]]
+log = logging.getLogger("tasklink")
 T = TypeVar("T")
+U = TypeVar("U")
 #: a create's duplicate check against the vendor: the warnings it leaves (it could not run), or PossibleDuplicate
 Listing = Callable[[], Awaitable[list[str]]]
 
@@ -76,12 +80,33 @@ async def alongside(main: Awaitable[T], ahead: Callable[[], Awaitable[object]] |
     return results[0]
 
 
+async def beside(main: Awaitable[T], other: Callable[[], Awaitable[U]]) -> tuple[T, U]:
+    """`main` and the independent `other`, sent at the same time; `other` is cancelled when `main` fails."""
+
+    results: list[Any] = []
+    failed: list[BaseException] = []
+
+    async def run_other() -> None:
+        results.append(await other())
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(run_other)
+        try:
+            first = await main
+        except Exception as exc:
+            failed.append(exc)
+            group.cancel_scope.cancel()
+    if failed:
+        raise failed[0]
+    return first, results[0]
+
+
 @dataclass
 class CreateCheck:
     """What a create's duplicate check leaves: the title lock a real create holds until the write is over,
     warnings for the result, and what a dry run's verdict says about the check."""
 
-    release: Callable[[], None] | None = None
+    release: Release | None = None
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -114,16 +139,23 @@ class Bound:
 
 class Core:
     def __init__(
-        self, settings: TaskLinkSettings, vendors: Vendors | None = None, *, clock: Callable[[], float] = time.time
+        self,
+        settings: TaskLinkSettings,
+        vendors: Vendors | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        store: StateStore | None = None,
     ) -> None:
         self.settings = settings
         self.vendors = vendors or Vendors.configure(settings)
         self.clock = clock
+        #: everything kept between calls (state/: SQLite in the data dir, or PostgreSQL shared by workers)
+        self.store = state = store or open_store(settings)
         secret = settings.confirm_secret.get_secret_value() if settings.confirm_secret else None
-        self.key = server_key(secret, settings.state_path("confirm.key"))
+        self.key = server_key(secret, settings.state_path("confirm.key"), shared=state.shared_key())
         self.vendors.cursor_key = derive(self.key, "cursors")  # every worker signs and checks cursors alike
-        state = StateDB(settings.state_path("state.sqlite3"))
-        self.tokens = ConfirmTokens(self.key, state, clock=clock)
+        self.vendors.store = state  # rate-limit budgets shared through the store
+        self.tokens = ConfirmTokens(self.key, Previews(state), clock=clock)
         self.ledger = IdempotencyLedger(
             state,
             ttl_seconds=settings.idempotency_ttl_hours * 3600,
@@ -213,7 +245,7 @@ class Core:
         try:
             return await step
         except TaskLinkError as exc:
-            self.gate.refuse(call, exc)
+            await self.gate.refuse(call, exc)
             raise
 
     def recent(self, created_at: str | None) -> bool:
@@ -227,7 +259,7 @@ class Core:
             return True
         return (self.now() - when).days < self.settings.duplicate_window_days
 
-    async def create_lock(self, vendor: str, kind: str, title: str) -> Callable[[], None]:
+    async def create_lock(self, vendor: str, kind: str, title: str) -> Release:
         """Serialize the duplicate check and the create of one title (across processes sharing the state)."""
 
         return await self.creates.acquire(vendor, kind, title, wait=self.settings.call_deadline)
@@ -237,8 +269,24 @@ class Core:
 
         return self.settings.duplicate_check and bound.manifest.operation(listing_operation).supported
 
-    def verdict_stands(self, vendor: str, kind: str, given: str) -> bool:
-        return self.verdicts.find(vendor, kind, given) is not None
+    async def verdict_stands(self, vendor: str, kind: str, given: str) -> bool:
+        return await self.verdicts.find(vendor, kind, given) is not None
+
+    async def created(self, vendor: str, kind: str, same: str, record_id: str, given: str) -> None:
+        """A create went out: remember it (the next same create is refused without asking the vendor) and spend
+        its dry run's verdict. Logged, not raised, when the store fails: the record exists either way."""
+
+        try:
+            await self.creates.remember(vendor, kind, same, record_id)
+            await self.verdicts.forget(vendor, kind, given)
+        except StateUnavailable as exc:
+            log.warning("the %s %s created on %s was not remembered: %s", kind, record_id, vendor, exc)
+
+    async def deleted(self, vendor: str, kind: str, record_id: str) -> None:
+        try:
+            await self.creates.forget(vendor, kind, record_id)
+        except StateUnavailable as exc:
+            log.warning("the deleted %s %s on %s was not forgotten: %s", kind, record_id, vendor, exc)
 
     async def check_create(
         self,
@@ -263,23 +311,24 @@ class Core:
             return CreateCheck(notes=["the duplicate check is skipped (allow_duplicate=true)"])
         release = None if dry_run else await self.create_lock(bound.vendor, kind, same)
         try:
-            self.refuse_recent(bound.vendor, kind, same, bound.title)
+            await self.refuse_recent(bound.vendor, kind, same, bound.title)
             if listing is None:
                 return CreateCheck(release, notes=[f"duplicates checked against the {kind}s created here lately only"])
             if not dry_run:
-                verdict = self.verdicts.find(bound.vendor, kind, given)
+                verdict = await self.verdicts.find(bound.vendor, kind, given)
                 if verdict is not None and verdict.resolved == resolved:
                     return CreateCheck(release)  # the dry run of these arguments listed moments ago
             warnings = await listing()
         except BaseException:
             if release is not None:
-                release()
+                with anyio.CancelScope(shield=True):
+                    await release()
             raise
         if not dry_run:
             return CreateCheck(release, warnings=warnings)
         if warnings:
             return CreateCheck(notes=warnings)
-        self.verdicts.record(bound.vendor, kind, given, resolved)
+        await self.verdicts.record(bound.vendor, kind, given, resolved)
         minutes = f"{VERDICT_SECONDS / 60:g} min"
         return CreateCheck(
             notes=[
@@ -288,10 +337,10 @@ class Core:
             ]
         )
 
-    def refuse_recent(self, vendor: str, kind: str, title: str, vendor_title: str) -> None:
+    async def refuse_recent(self, vendor: str, kind: str, title: str, vendor_title: str) -> None:
         """Refuse a title created here moments ago (the vendor's list may not show it yet)."""
 
-        recent = self.creates.recent(vendor, kind, title)
+        recent = await self.creates.recent(vendor, kind, title)
         if recent:
             listed = "; ".join(f"{kind} {r.record_id}" for r in recent[:5])
             raise PossibleDuplicate(f"A {vendor_title} {kind} with this title was created moments ago: {listed}")

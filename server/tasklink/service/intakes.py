@@ -21,8 +21,9 @@ from ..models import (
 from ..policy.gate import NO_OPTIONS, Prepare, Prepared, WriteCall, WriteOptions, WritePreview
 from ..policy.ledger import digest
 from .core import Bound, Core, OnRead, same_title
+from .duplicates import could_not_check
 from .people import People
-from .tasks import already_gone, could_not_check
+from .tasks import already_gone
 from .vendors import VendorCatalogue
 
 OPEN_INTAKE_STATUSES = ("DRAFT", "PENDING", "IN_PROGRESS", "BLOCKED")
@@ -69,9 +70,8 @@ class Intakes:
             )  # fmt: skip
             warnings = self.core.due_warnings(req.due)
 
-            def finish(intake: Intake) -> Intake:
-                self.core.creates.remember(vendor, "intake", req.title, str(intake.id))
-                self.core.verdicts.forget(vendor, "intake", given)
+            async def finish(intake: Intake) -> Intake:
+                await self.core.created(vendor, "intake", req.title, str(intake.id), given)
                 intake.warnings.extend(warnings + check.warnings)
                 intake.resolved = people.resolved
                 return intake
@@ -113,7 +113,7 @@ class Intakes:
             plan = await bound.adapter.plan_update_intake(req)
             warnings = self.core.due_warnings(req.due)
 
-            def finish(intake: Intake) -> Intake:
+            async def finish(intake: Intake) -> Intake:
                 intake.warnings.extend(warnings)
                 return intake
 
@@ -155,7 +155,7 @@ class Intakes:
             plan = await bound.adapter.plan_set_intake_participants(intake_id, desired)
             plan.warnings.extend(warnings)
 
-            def finish(intake: Intake) -> Intake:
+            async def finish(intake: Intake) -> Intake:
                 intake.resolved = people.resolved
                 return intake
 
@@ -208,7 +208,7 @@ class Intakes:
                 f"{len(intake.tasks)} task(s)); SpotDraft has no restore. Show the user its title and reference and "
                 "ask; if they agree, call delete_intake again with confirm=true and this confirm_token."
             ),
-            confirm_token=self.core.tokens.issue("delete_intake", vendor, str(intake_id), shown_intake(intake)),
+            confirm_token=await self.core.tokens.issue("delete_intake", vendor, str(intake_id), shown_intake(intake)),
             preview=shown_intake(intake),
         )
 
@@ -223,14 +223,16 @@ class Intakes:
             if not dry_run:
                 tokens = self.core.tokens
                 target = str(intake_id)
-                expected = tokens.expected("delete_intake", vendor, target, token=confirm_token, elicited=elicited)
+                expected = await tokens.expected(
+                    "delete_intake", vendor, target, token=confirm_token, elicited=elicited
+                )
                 current = await bound.adapter.get_intake(intake_id)  # re-check the target just before deleting
                 shown = shown_intake(current)
                 tokens.require_unchanged(expected, "delete_intake", f"intake {intake_id}", shown, elicited=elicited)
             plan = await bound.adapter.plan_delete_intake(intake_id)
 
-            def finish(_: None) -> DeleteResult:
-                self.core.creates.forget(vendor, "intake", str(intake_id))
+            async def finish(_: None) -> DeleteResult:
+                await self.core.deleted(vendor, "intake", str(intake_id))
                 return DeleteResult(
                     vendor=vendor,
                     target=f"intake {intake_id}",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import InvalidInput, NotFound, PossibleDuplicate, TaskLinkError
+from ..errors import InvalidInput, NotFound, StateUnavailable, TaskLinkError
 from ..models import (
     CreateTaskRequest,
     DeleteResult,
@@ -16,15 +16,9 @@ from ..models import (
 )
 from ..policy.gate import NO_OPTIONS, Prepared, WriteCall, WriteOptions, WritePreview
 from ..policy.ledger import digest
-from .core import Bound, Core, OnRead, alongside, list_read_ahead, same_title
+from .core import Bound, Core, OnRead, alongside, beside, list_read_ahead, same_title
+from .duplicates import lookup_precedes_list, refuse_duplicate, title_matches
 from .people import People
-
-
-def could_not_check(exc: TaskLinkError, dry_run: bool) -> str:
-    """What a create says when the vendor's list, the duplicate check's read, failed."""
-
-    then = "the real call tries again" if dry_run else "created anyway"
-    return f"The duplicate check could not run ({exc.message}); {then}."
 
 
 class Tasks:
@@ -49,7 +43,7 @@ class Tasks:
             assignee = await alongside(lookup, list_read_ahead(bound.adapter))  # the filter's slug, meanwhile
             req, resolved = req.model_copy(update={"assignee": assignee}), people.resolved
         page = await bound.adapter.list_tasks(req)
-        page.warnings.extend(bound.warnings + self._lag_note(bound, page))
+        page.warnings.extend(bound.warnings + await self._lag_note(bound, page))
         page.resolved = resolved
         return page
 
@@ -68,18 +62,19 @@ class Tasks:
             hint="pass the person's name, email or id (find_people looks them up)",
         )
 
-    def _lag_note(self, bound: Bound, page: TaskPage) -> list[str]:
-        """Where the vendor's list lags its writes, say which tasks created here lately may be missing."""
+    async def _lag_note(self, bound: Bound, page: TaskPage) -> list[str]:
+        """Where the vendor's list lags its writes, say which tasks created here lately may be missing (reads
+        do not need the state store: when it cannot be asked, the note is left out)."""
 
         lag = bound.manifest.limits.list_lag_seconds
         if not lag:
             return []
+        try:
+            recent = await self.core.creates.recent_by_vendor(bound.vendor, "task", lag)
+        except StateUnavailable:
+            return []
         listed = {t.id for t in page.tasks}
-        missing = [
-            w.record_id
-            for w in self.core.creates.recent_by_vendor(bound.vendor, "task", lag)
-            if w.record_id not in listed
-        ]
+        missing = [w.record_id for w in recent if w.record_id not in listed]
         if not missing:
             return []
         return [
@@ -97,21 +92,29 @@ class Tasks:
             bound = await self.core.checkpoint(req.vendor, "create_task", arguments=req)
             lists = not opts.allow_duplicate and self.core.lists_for_duplicates(bound, "list_tasks")
             # the list will be read: what it needs (Lightfield's definitions) is read beside the people lookups
-            ahead = lists and (dry_run or not self.core.verdict_stands(req.vendor, "task", given))
-            assignees = await alongside(people.refs(req.assignees), list_read_ahead(bound.adapter) if ahead else None)
+            ahead = lists and (dry_run or not await self.core.verdict_stands(req.vendor, "task", given))
+            early: TaskPage | TaskLinkError | None = None
+            if ahead and lookup_precedes_list(bound, req):
+                # a name to look up: the list goes out beside the lookup, by title only, and the assignee
+                # is matched here — one round trip instead of two
+                assignees, early = await beside(people.refs(req.assignees), lambda: title_matches(bound, req, None))
+            else:
+                ahead_read = list_read_ahead(bound.adapter) if ahead else None
+                assignees = await alongside(people.refs(req.assignees), ahead_read)
             resolved_req = req.model_copy(update={"assignees": assignees})
             plan = await bound.adapter.plan_create_task(resolved_req)
             same = same_create(resolved_req)
             check = await self.core.check_create(
                 bound, "task", same=same, given=given, resolved=digest(resolved_req.model_dump(mode="json")),
                 dry_run=dry_run, allow_duplicate=opts.allow_duplicate,
-                listing=(lambda: self._refuse_duplicate(bound, resolved_req, dry_run=dry_run)) if lists else None,
+                listing=(lambda: refuse_duplicate(self.core, bound, resolved_req, dry_run=dry_run, early=early))
+                if lists
+                else None,
             )  # fmt: skip
             warnings = self.core.due_warnings(req.due)
 
-            def finish(task: Task) -> Task:
-                self.core.creates.remember(req.vendor, "task", same, task.id)
-                self.core.verdicts.forget(req.vendor, "task", given)
+            async def finish(task: Task) -> Task:
+                await self.core.created(req.vendor, "task", same, task.id, given)
                 task.warnings.extend(warnings + check.warnings + bound.warnings)
                 task.resolved = people.resolved
                 return task
@@ -143,30 +146,6 @@ class Tasks:
         call, prepare = self._create(req, opts)
         return await self.core.gate.describe(call, prepare)
 
-    async def _refuse_duplicate(self, bound: Bound, req: CreateTaskRequest, *, dry_run: bool) -> list[str]:
-        """Refuse when the vendor already has a recent open task with this title (and assignee); the warning
-        when the check could not run."""
-
-        listing = bound.manifest.operation("list_tasks")
-        filters_by_assignee = listing.accepts is None or any(a.field == "assignee" for a in listing.accepts)
-        assignee = next((a.user_id for a in req.assignees if a.user_id), None) if filters_by_assignee else None
-        query = ListTasksRequest(vendor=req.vendor, text=req.title, assignee=assignee, limit=25)
-        try:
-            page = await bound.adapter.list_title_matches(query)
-        except TaskLinkError as exc:
-            return [could_not_check(exc, dry_run)]
-        same = [
-            t
-            for t in page.tasks
-            if same_title(t.title, req.title)
-            and t.status not in ("done", "cancelled")
-            and self.core.recent(t.created_at)
-        ]
-        if same:
-            listed = "; ".join(f"task {t.id} '{t.title}'" + (f" <{t.url}>" if t.url else "") for t in same[:5])
-            raise PossibleDuplicate(f"An open {bound.title} task with this title already exists: {listed}")
-        return []
-
     # -- update ---------------------------------------------------------------------------
 
     def _update(self, req: UpdateTaskRequest, opts: WriteOptions) -> tuple[WriteCall, Any]:
@@ -181,7 +160,7 @@ class Tasks:
             plan = await bound.adapter.plan_update_task(resolved_req)
             warnings = self.core.due_warnings(req.due)
 
-            def finish(task: Task) -> Task:
+            async def finish(task: Task) -> Task:
                 task.warnings.extend(warnings + bound.warnings)
                 task.resolved = people.resolved
                 return task
@@ -220,7 +199,7 @@ class Tasks:
                 "Show the user its title and ask; if they agree, call delete_task again with confirm=true and this "
                 "confirm_token."
             ),
-            confirm_token=self.core.tokens.issue("delete_task", vendor, task_id, shown_task(task)),
+            confirm_token=await self.core.tokens.issue("delete_task", vendor, task_id, shown_task(task)),
             preview=shown_task(task),
             warnings=bound.warnings,
         )
@@ -233,14 +212,14 @@ class Tasks:
             shown: dict[str, Any] | None = None
             if not dry_run:
                 tokens = self.core.tokens
-                expected = tokens.expected("delete_task", vendor, task_id, token=confirm_token, elicited=elicited)
+                expected = await tokens.expected("delete_task", vendor, task_id, token=confirm_token, elicited=elicited)
                 current = await bound.adapter.get_task(task_id)  # re-check the target just before deleting
                 shown = shown_task(current)
                 tokens.require_unchanged(expected, "delete_task", f"task {task_id}", shown, elicited=elicited)
             plan = await bound.adapter.plan_delete_task(task_id)
 
-            def finish(_: None) -> DeleteResult:
-                self.core.creates.forget(vendor, "task", task_id)
+            async def finish(_: None) -> DeleteResult:
+                await self.core.deleted(vendor, "task", task_id)
                 return DeleteResult(
                     vendor=vendor,
                     target=f"task {task_id}",

@@ -32,7 +32,7 @@ from ..errors import (
     VendorUnavailable,
 )
 from ..models import DryRunReport
-from ._limits import CircuitBreaker, LimitSettings, RateLimits
+from ._limits import CircuitBreaker, LimitSettings, RateLimits, SharedBudgets
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: the errors a retry may cure (`VendorHttp._backoff` decides which of them, and when)
@@ -256,6 +256,7 @@ class VendorHttp:
         limits: LimitSettings | None = None,
         max_response_bytes: int = 10 * 1024 * 1024,
         idempotency_header: str | None = None,
+        shared_budget: SharedBudgets | None = None,
     ) -> None:
         self.vendor_title = vendor_title
         self.client = client
@@ -263,7 +264,7 @@ class VendorHttp:
         self.parse_error = parse_error
         self.retry = retry or RetryPolicy()
         limits = limits or LimitSettings()
-        self.rate_limits = RateLimits(limits, vendor_title=vendor_title)
+        self.rate_limits = RateLimits(limits, vendor_title=vendor_title, shared=shared_budget)
         self.concurrency = anyio.CapacityLimiter(limits.max_concurrency)
         self.breaker = CircuitBreaker(
             vendor_title=vendor_title, threshold=limits.breaker_threshold, cooldown=limits.breaker_cooldown

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -19,8 +20,13 @@ from dataclasses import dataclass, field
 import anyio
 from aiolimiter import AsyncLimiter
 
-from ..errors import RateLimited, VendorUnavailable
+from ..errors import RateLimited, StateUnavailable, VendorUnavailable
 from ..manifests import RateLimits as RateLimitTable
+from ..state.base import Budget
+
+log = logging.getLogger("tasklink")
+#: the budget of one request category at a rate, shared by every worker (None: not shared)
+SharedBudgets = Callable[[str, float], Budget | None]
 
 #: what a manifest without a `[rate_limits]` table gets
 DEFAULTS = RateLimitTable()
@@ -55,12 +61,23 @@ class LimitSettings:
 
 
 class RateLimits:
-    def __init__(self, settings: LimitSettings, *, vendor_title: str, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        settings: LimitSettings,
+        *,
+        vendor_title: str,
+        clock: Callable[[], float] = time.time,
+        shared: SharedBudgets | None = None,
+    ):
         self.settings = settings
         self.vendor_title = vendor_title
         self.clock = clock
         self._buckets: dict[str, AsyncLimiter] = {}
         self._paused_until: dict[str, float] = {}
+        #: the budgets every worker shares (PostgreSQL store); None: this process paces itself
+        self._shared = shared
+        self._shared_budgets: dict[str, Budget | None] = {}
+        self._shared_failing = False
 
     def _bucket(self, category: str) -> AsyncLimiter:
         bucket = self._buckets.get(category)
@@ -69,9 +86,19 @@ class RateLimits:
             bucket = self._buckets[category] = AsyncLimiter(max(rate, 0.01), time_period=1.0)
         return bucket
 
+    def _shared_budget(self, category: str) -> Budget | None:
+        if self._shared is None:
+            return None
+        if category not in self._shared_budgets:
+            self._shared_budgets[category] = self._shared(category, self._bucket(category).max_rate)
+        return self._shared_budgets[category]
+
     async def acquire(self, category: str, *, budget: float) -> None:
         """Wait for a slot, for at most `budget` seconds; otherwise refuse without sending."""
 
+        shared = self._shared_budget(category)
+        if shared is not None and await self._take_shared(shared, category, budget):
+            return
         bucket = self._bucket(category)
         paused_until = self._paused_until.get(category)
         pause = 0.0 if paused_until is None else paused_until - self.clock()
@@ -92,6 +119,32 @@ class RateLimits:
                 f"Too many {self.vendor_title} requests are queued (client-side limit); nothing was sent",
                 retry_after=max(1.0, budget),
             )
+
+    async def _take_shared(self, shared: Budget, category: str, budget: float) -> bool:
+        """One slot of the budget every worker shares; False when the store cannot be asked (then this process
+        paces itself with its own bucket until the store answers again)."""
+
+        try:
+            wait = await shared.take(budget)
+        except StateUnavailable as exc:
+            if not self._shared_failing:
+                log.warning(
+                    "%s: the shared rate-limit budget is unavailable, pacing locally: %s", self.vendor_title, exc
+                )
+            self._shared_failing = True
+            return False
+        self._shared_failing = False
+        paused_until = self._paused_until.get(category)
+        wait = max(wait, 0.0 if paused_until is None else paused_until - self.clock())
+        if wait > budget:
+            raise RateLimited(
+                f"Too many {self.vendor_title} requests are queued (the rate limit all workers share); nothing was "
+                "sent",
+                retry_after=max(1.0, wait),
+            )
+        if wait > 0:
+            await anyio.sleep(wait)
+        return True
 
     def observe(self, category: str, headers: Mapping[str, str]) -> None:
         """Adopt a lower `X-RateLimit-Limit`; honour `X-RateLimit-Remaining: 0` until `X-RateLimit-Reset`."""
@@ -118,6 +171,7 @@ class RateLimits:
             return
         if 0 < announced < self._bucket(category).max_rate:
             self._buckets[category] = AsyncLimiter(announced, time_period=1.0)
+            self._shared_budgets.pop(category, None)  # made again at the vendor's pace
 
 
 class CircuitBreaker:

@@ -151,6 +151,10 @@ class VendorAdapter(Generic[S]):
         #: list cursors signed with the server's key (a throwaway key when built without one, e.g. in a unit test)
         self.cursors = cursors or Cursors(secrets.token_bytes(32), manifest.name)
 
+    async def warm_up(self) -> None:
+        """Read now what a process's first call would otherwise wait for (a token, definitions); the server
+        runs it in the background when it starts. Failures are left to the call that needs the read."""
+
     def task_segment(self, task_id: str) -> str:
         """A task id as one URL path segment, checked against the manifest's `[ids] task` shape."""
 

@@ -25,6 +25,7 @@ unknown relationship or a missing related record says how to look the right one 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -699,6 +700,10 @@ class LightfieldAdapter(VendorAdapter[LightfieldSettings]):
         request = VendorRequest("GET", MEMBERS, params=params, action="find people", category="search")
         data = await self.http.send_json(request)
         return read_as(MemberList, data, vendor_title=self.manifest.title, action="find people")
+
+    async def warm_up(self) -> None:
+        with contextlib.suppress(TaskLinkError):
+            await self.task_definitions()
 
     async def prepare_list_filters(self) -> None:
         """Read ahead what a filtered list needs (the task definitions: each filter's operator and the assignee's

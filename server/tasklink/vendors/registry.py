@@ -15,6 +15,7 @@ when their sandbox is first used; their demo credentials come from `sandbox.demo
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import sys
@@ -30,8 +31,9 @@ from ..errors import ConfigurationError, InvalidInput
 from ..manifests import VendorManifest, load_manifests, manifests_dir
 from ..refs import load_object, sibling
 from ..settings import TaskLinkSettings
+from ..state import StateStore
 from ._http import Redactor, RetryPolicy, VendorHttp, credential_forms
-from ._limits import LimitSettings
+from ._limits import LimitSettings, SharedBudgets
 from .base import Cursors, VendorAdapter, VendorSettings
 
 Mode = Literal["live", "sandbox"]
@@ -153,6 +155,9 @@ class Vendors:
         #: applied to each sandbox simulator app before its transport is made (e.g. a recorder in tests)
         self.sandbox_middleware = sandbox_middleware
         self._redactor: Redactor | None = None
+        #: the state store; where it shares rate-limit budgets (PostgreSQL), every worker paces each vendor
+        #: together (the service sets it before any adapter is built)
+        self.store: StateStore | None = None
         #: signs list cursors; the service sets it from the server key before any adapter is built
         self.cursor_key = secrets.token_bytes(32)
 
@@ -191,6 +196,11 @@ class Vendors:
         """Every credential in use, live or sandbox: scrubbed from anything any vendor's answer carries."""
 
         values = [value for rt in self.runtimes.values() for value in rt.settings.secret_values()]
+        if self.app.state_url is not None:  # the state store's password, should any message carry it
+            from urllib.parse import urlsplit
+
+            password = urlsplit(self.app.state_url.get_secret_value()).password
+            values += [password] if password else []
         for rt in self.runtimes.values():
             headers = rt.adapter_cls.client_headers(rt.settings)
             values += credential_forms(headers, rt.adapter_cls.client_auth(rt.settings))
@@ -249,9 +259,31 @@ class Vendors:
             limits=LimitSettings.from_manifest(rt.manifest.rate_limits, override=self.app.rate_limits.get(rt.name)),
             max_response_bytes=self.app.max_response_bytes,
             idempotency_header=rt.manifest.idempotency.header if rt.manifest.idempotency else None,
+            shared_budget=self._shared_budget(rt.name),
         )
         cursors = Cursors(self.cursor_key, rt.name)
         return rt.adapter_cls(manifest=rt.manifest, http=http, settings=rt.settings, app=self.app, cursors=cursors)
+
+    async def warm_up(self, which: str) -> None:
+        """Each vendor's `warm_up` at once: `live` vendors only (a sandbox answers without a wait), `all`, or
+        `off`. Run in the background while the server starts serving."""
+
+        chosen = [rt.name for rt in self.runtimes.values() if which == "all" or (which == "live" and rt.mode == "live")]
+
+        async def one(vendor: str) -> None:
+            with contextlib.suppress(Exception):  # the call that needs what failed here reports it
+                await (await self.adapter(vendor)).warm_up()
+
+        async with anyio.create_task_group() as group:
+            for vendor in chosen:
+                group.start_soon(one, vendor)
+
+    def _shared_budget(self, vendor: str) -> SharedBudgets | None:
+        store = self.store
+        if store is None:
+            return None
+        # bursts of half a second's worth at most: the vendor's own bucket keeps slack for network jitter
+        return lambda category, rate: store.budget(vendor, category, rate, burst=max(1.0, rate / 2))
 
     async def aclose(self) -> None:
         for rt in self.runtimes.values():

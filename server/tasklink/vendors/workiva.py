@@ -609,6 +609,9 @@ class WorkivaAdapter(VendorAdapter[WorkivaSettings]):
             "set WORKIVA_API_VERSION=2026-01-01 to use the GA /tasks API, or find the task with list_tasks",
         )
 
+    async def warm_up(self) -> None:
+        self.token_auth.fetch_ahead()
+
     @property
     def token_auth(self) -> WorkivaTokenAuth:
         auth = self.http.client.auth
