@@ -15,7 +15,7 @@ from mcp.server.mcpserver import MCPServer
 from tasklink.errors import ConfigurationError, InvalidInput, VendorRejected
 from tasklink.mcp.server import build_server
 from tasklink.models import CreateTaskRequest, parse_due
-from tasklink.sandbox.trackops import API_TOKEN, USERNAME
+from tasklink.sandbox.trackops import API_TOKEN, STAFF, USERNAME
 from tasklink.settings import TaskLinkSettings
 from tasklink.vendors.registry import Vendors
 from tasklink.vendors.trackops import TrackopsAdapter, TrackopsSettings
@@ -51,8 +51,8 @@ def ids(response: httpx2.Response) -> list[int]:
         ((USERNAME, API_TOKEN), 401, "'{username}/token'"),
         ((f"{USERNAME}/token", "wrong-token"), 401, "Invalid username or API token"),
         (("nobody/token", API_TOKEN), 401, "Invalid username or API token"),
-        (("lee.contractor/token", API_TOKEN), 403, "Full Access"),
-        (("sam.former/token", API_TOKEN), 403, "Full Access"),
+        (("lee.contractor/token", STAFF[3]["api_token"]), 403, "Full Access"),
+        (("sam.former/token", STAFF[4]["api_token"]), 403, "Full Access"),
     ],
 )
 def test_basic_auth_as_username_slash_token_for_full_access_staff(

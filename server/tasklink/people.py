@@ -81,6 +81,10 @@ def refused_assignee(exc: BaseException) -> bool:
     return isinstance(exc, VendorRejected | NotFound) and (exc.field or "").startswith("assignees")
 
 
+#: the words that mean the caller
+ME = ("me", "myself", "mine")
+
+
 def looks_like_id(manifest: VendorManifest, value: str) -> bool:
     """True when `value` has the shape of the vendor's person ids (no lookup needed)."""
 
@@ -97,10 +101,14 @@ def describe(person: Person) -> str:
 class PeopleResolver:
     """Resolves the assignees of one write; each distinct value is looked up once."""
 
-    def __init__(self, manifest: VendorManifest, lookup: Lookup, *, active_only: bool = True) -> None:
+    def __init__(
+        self, manifest: VendorManifest, lookup: Lookup, *, active_only: bool = True, me: str | None = None
+    ) -> None:
         self.manifest = manifest
         self.lookup = lookup
         self.active_only = active_only
+        #: what `me` stands for: the acting principal's email (or the vendor credential's user); None: unknown
+        self.me = me
         self.resolved: list[ResolvedPerson] = []
         self._cache: dict[str, Person] = {}
 
@@ -113,6 +121,7 @@ class PeopleResolver:
         """The ids to send for several (value, field) pairs. Every distinct name or email is looked up at the
         same time (at most LOOKUPS_AT_ONCE at once); a failure is the first one in argument order."""
 
+        wanted = [(self._myself(value, field), field) for value, field in wanted]
         pending: dict[str, tuple[str, str]] = {}
         for value, field in wanted:
             if not looks_like_id(self.manifest, value):
@@ -150,6 +159,19 @@ class PeopleResolver:
                 self.resolved.append(ResolvedPerson(given=given, id=outcome.id, name=outcome.name, email=outcome.email))
             ids.append(self._cache[key].id)
         return ids
+
+    def _myself(self, value: str, field: str) -> str:
+        if value.strip().casefold() not in ME:
+            return value
+        if self.me:
+            return self.me
+        title = self.manifest.title
+        raise InvalidInput(
+            f"`me` cannot be resolved: tasklink does not know who you are at {title} (no email for you, and "
+            f"{title}'s credentials do not say whose they are)",
+            field=field,
+            hint="pass the person's name, email or id (find_people looks them up)",
+        )
 
     async def _resolve(self, given: str, field: str) -> Person:
         title = self.manifest.title

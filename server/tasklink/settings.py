@@ -30,6 +30,9 @@ class TaskLinkSettings(BaseSettings):
     sandbox: bool = Field(False, description="Force every vendor onto its embedded sandbox.")
     data_dir: Path = Field(default_factory=_default_data_dir, description="Where local state is kept.")
     timezone: str = Field("UTC", description="Zone for date-only due dates.")
+    policy_file: Path | None = Field(
+        None, description="TOML file of roles per principal and group (tools, vendors, writes, deletes)."
+    )
     state_url: SecretStr | None = Field(
         None,
         description="Where tasklink keeps its state: unset for SQLite in the data dir, sqlite:///<absolute path>, "

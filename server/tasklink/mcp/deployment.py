@@ -24,8 +24,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
-from collections.abc import Sequence
+import tomllib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -36,7 +38,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.request_state import RequestStateBoundary, RequestStateSecurity
 from mcp.server.streamable_http_manager import DEFAULT_MAX_REQUEST_BODY_SIZE
 from mcp.server.transport_security import TransportSecuritySettings
-from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -75,6 +77,12 @@ class HttpSettings(BaseSettings):
     oauth_public_key: SecretStr | None = Field(None, description="PEM public key (instead of a JWKS URL).")
     oauth_audience: str | None = Field(None, description="Required `aud`; default: the public /mcp URL.")
     oauth_scopes: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Scopes every token needs.")
+    oauth_email_claim: str = Field("email", description="The access token claim holding the principal's email.")
+    oauth_groups_claim: str = Field("groups", description="The claim holding the principal's groups (a list).")
+    oauth_roles_claim: str = Field("roles", description="The claim holding roles granted by the issuer (a list).")
+    http_tokens_file: Path | None = Field(
+        None, description="TOML file of named bearer tokens: [tokens.<name>] sha256, roles, email."
+    )
     http_max_sessions: int = Field(
         1000, ge=1, description="Handshake-era sessions open at once, over all clients; one more gets 503."
     )
@@ -129,6 +137,45 @@ class StaticTokenVerifier(TokenVerifier):
         return AccessToken(token=token, client_id=f"static-token-{matched + 1}", scopes=[])
 
 
+class NamedToken(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="hex SHA-256 of the token")
+    roles: list[str] = Field(default_factory=list)
+    email: str | None = None
+
+
+class NamedTokens(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tokens: dict[str, NamedToken]
+
+
+class NamedTokenVerifier(TokenVerifier):
+    """Tokens from TASKLINK_HTTP_TOKENS_FILE, stored as SHA-256 hashes; each is its own principal (`token:<name>`)
+    with the roles and email the file gives it. Every comparison runs in constant time, over every token."""
+
+    def __init__(self, path: Path) -> None:
+        try:
+            self._named = NamedTokens.model_validate(tomllib.loads(path.read_text(encoding="utf-8"))).tokens
+        except OSError as exc:
+            raise ConfigurationError(f"TASKLINK_HTTP_TOKENS_FILE {path} cannot be read ({exc.strerror})") from None
+        except (tomllib.TOMLDecodeError, ValidationError) as exc:
+            raise ConfigurationError(f"TASKLINK_HTTP_TOKENS_FILE {path} is not a tokens file: {exc}") from None
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        presented = hashlib.sha256(token.encode()).hexdigest().encode()
+        matched: str | None = None
+        for name, entry in self._named.items():
+            if hmac.compare_digest(presented, entry.sha256.encode()):
+                matched = name
+        if matched is None:
+            return None
+        entry = self._named[matched]
+        claims = {"roles": entry.roles, "email": entry.email}
+        return AccessToken(token=token, client_id=f"token:{matched}", scopes=[], claims=claims)
+
+
 class JwtVerifier(TokenVerifier):
     """Verifies JWT access tokens from one issuer: signature, `iss`, `aud`, `exp`, required scopes."""
 
@@ -140,12 +187,15 @@ class JwtVerifier(TokenVerifier):
         jwks_url: str | None = None,
         public_key: str | None = None,
         required_scopes: Sequence[str] = (),
+        claim_names: Mapping[str, str] | None = None,
     ) -> None:
         if (jwks_url is None) == (public_key is None):
             raise ConfigurationError("OAuth needs exactly one of TASKLINK_OAUTH_JWKS_URL or TASKLINK_OAUTH_PUBLIC_KEY")
         self.issuer = issuer
         self.audience = audience
         self.required_scopes = list(required_scopes)
+        #: our name -> the issuer's claim (email, groups, roles)
+        self.claim_names = dict(claim_names or {"email": "email", "groups": "groups", "roles": "roles"})
         self._public_key = public_key
         self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, timeout=10) if jwks_url else None
 
@@ -183,8 +233,23 @@ class JwtVerifier(TokenVerifier):
             expires_at=int(claims["exp"]),
             resource=self.audience,
             subject=str(subject) if subject is not None else None,
-            claims={"iss": self.issuer},
+            claims={"iss": self.issuer, **self._identity(claims)},
         )
+
+    def _identity(self, claims: Mapping[str, Any]) -> dict[str, Any]:
+        """Email, groups and roles from the issuer's claims (a list, or one space-separated string)."""
+
+        found: dict[str, Any] = {}
+        email = claims.get(self.claim_names["email"])
+        if isinstance(email, str):
+            found["email"] = email
+        for ours in ("groups", "roles"):
+            value = claims.get(self.claim_names[ours])
+            if isinstance(value, str):
+                value = value.split()
+            if isinstance(value, list):
+                found[ours] = [str(v) for v in value]
+        return found
 
 
 class AnyOfVerifiers(TokenVerifier):
@@ -246,6 +311,8 @@ def build_auth(http: HttpSettings, options: HttpOptions) -> tuple[TokenVerifier,
     verifiers: list[TokenVerifier] = []
     if tokens:
         verifiers.append(StaticTokenVerifier(tokens))
+    if http.http_tokens_file is not None:
+        verifiers.append(NamedTokenVerifier(http.http_tokens_file))
     public_url = str(http.http_public_url or options.public_url)
     if http.oauth_issuer is not None:
         verifiers.append(
@@ -255,6 +322,11 @@ def build_auth(http: HttpSettings, options: HttpOptions) -> tuple[TokenVerifier,
                 jwks_url=str(http.oauth_jwks_url) if http.oauth_jwks_url else None,
                 public_key=http.oauth_public_key.get_secret_value() if http.oauth_public_key else None,
                 required_scopes=http.oauth_scopes,
+                claim_names={
+                    "email": http.oauth_email_claim,
+                    "groups": http.oauth_groups_claim,
+                    "roles": http.oauth_roles_claim,
+                },
             )
         )
     elif http.oauth_jwks_url or http.oauth_public_key:
@@ -276,7 +348,7 @@ def build_auth(http: HttpSettings, options: HttpOptions) -> tuple[TokenVerifier,
 
 
 def refuse_open_bind(http: HttpSettings, options: HttpOptions) -> None:
-    if is_loopback(options.host) or http.http_token or http.oauth_configured:
+    if is_loopback(options.host) or http.http_token or http.http_tokens_file or http.oauth_configured:
         return
     raise ConfigurationError(
         f"refusing to serve MCP on {options.host} without authentication: anyone who can reach that address "
@@ -408,6 +480,8 @@ def describe(options: HttpOptions, http: HttpSettings, settings: TaskLinkSetting
     how = []
     if http.http_token:
         how.append(f"{len(http.http_token)} bearer token(s)")
+    if http.http_tokens_file is not None:
+        how.append(f"named tokens from {http.http_tokens_file}")
     if http.oauth_issuer is not None:
         how.append(f"OAuth JWTs from {http.oauth_issuer}")
     protection = " + ".join(how) if how else "no authentication (loopback only)"

@@ -19,16 +19,15 @@ from typing import Any
 
 import anyio
 from mcp.server.mcpserver import MCPServer
-from mcp.types import CallToolResult, TextContent
 from mcp.types import Tool as MCPTool
 
-from .. import __version__
+from .. import __version__, principals
 from ..errors import ConfigurationError
 from ..manifests import load_manifests, manifests_dir
-from ..policy.gate import quietly
 from ..service import TaskLink
 from ..settings import TaskLinkSettings
 from ..vendors.registry import check_vendor_names
+from .access import act_as_caller, enforce, grants_now, visible
 from .changes import Subscribers
 from .protocol import register_protocol
 from .schemas import compact_tool, offer_vendor_names
@@ -130,11 +129,15 @@ class TaskLinkServer(MCPServer):
         self._listed: list[MCPTool] | None = None
 
     async def list_tools(self) -> list[MCPTool]:
+        """The tools the configuration lists that the caller may call (access.py)."""
+
         if self._listed is None and self._listed_names is not None:
             self._listed = listed_definitions(self._listed_names, self.service.vendors.names())
             if self._listed is None:
                 self._listed_names = None  # a definition is missing: list the tools themselves
-        return list(self._listed) if self._listed is not None else await super().list_tools()
+        every = list(self._listed) if self._listed is not None else await super().list_tools()
+        allowed = set(visible(self.service, [t.name for t in every]))
+        return [t for t in every if t.name in allowed]
 
 
 def build_server(
@@ -169,7 +172,8 @@ def build_server(
         lifespan=lifespan,
         log_level="WARNING",
         middleware=[
-            refuse_disabled_tools(tl, {t.name for t in ALL_TOOLS if t not in tools}),
+            act_as_caller(),
+            enforce(tl, {t.name for t in ALL_TOOLS if t not in tools}, disabled_message),
             arguments_read(lambda: server),
         ],
     )
@@ -185,9 +189,9 @@ def build_server(
     @server.resource("audit://recent", name="audit-recent", mime_type="application/json")
     async def audit_recent() -> str:
         """The caller's last 50 audit entries: writes, replays, dry runs and refused writes."""
-        credential = credential_name()
-        sees_all = credential is None or credential in tl.settings.audit_admins
-        return json.dumps(await tl.audit.entries(limit=50, credential=None if sees_all else credential))
+        credential, principal = credential_name(), principals.acting()
+        sees_all = principal.local or credential in tl.settings.audit_admins or grants_now(tl).audit_admin
+        return json.dumps(await tl.audit.entries(limit=50, principal=None if sees_all else principal.id))
 
     register_protocol(server, tl, subscribers)
     return server
@@ -206,31 +210,3 @@ def arguments_read(server: Callable[[], MCPServer]) -> Any:
         return await loaded[0](ctx, call_next)
 
     return read
-
-
-def refuse_disabled_tools(tl: TaskLink, disabled: set[str]) -> Any:
-    """Calling a tool the configuration hides is refused like listing it is: on every transport."""
-
-    async def refuse(ctx: Any, call_next: Any) -> Any:
-        if ctx.method == "tools/call" and isinstance(ctx.params, dict):
-            name = ctx.params.get("name")
-            if isinstance(name, str) and name in disabled:
-                await quietly(
-                    tl.audit.record(
-                        transport=transport_of(ctx),
-                        client=None,
-                        credential=credential_name(),
-                        tool=name,
-                        vendor=None,
-                        target=None,
-                        args_digest=None,
-                        idempotency_key=None,
-                        outcome="refused:disabled",
-                    )
-                )
-                return CallToolResult(
-                    content=[TextContent(type="text", text=disabled_message(name, tl.settings))], is_error=True
-                )
-        return await call_next(ctx)
-
-    return refuse

@@ -13,10 +13,17 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..errors import InvalidInput
+from ..principals import acting
 from .keys import derive
 from .ledger import Previews
 
 CONFIRM_TTL_SECONDS = 600
+
+
+def _mine(target: str, scope: str) -> str:
+    """A preview's target as the acting principal's (an elicited confirmation finds only its own previews)."""
+
+    return f"{scope}|{target}" if scope else target
 
 
 def shown_digest(shown: Mapping[str, Any]) -> str:
@@ -53,8 +60,9 @@ class ConfirmTokens:
     async def issue(self, operation: str, vendor: str, target: str, shown: Mapping[str, Any]) -> str:
         digest = shown_digest(shown)
         expires = int(self._clock()) + self._ttl
-        await self._previews.remember(operation, vendor, target, digest, expires)
-        body = json.dumps([operation, vendor, target, expires, digest], separators=(",", ":"))
+        scope = acting().scope()
+        await self._previews.remember(operation, vendor, _mine(target, scope), digest, expires)
+        body = json.dumps([operation, vendor, target, expires, digest, scope], separators=(",", ":"))
         payload = base64.urlsafe_b64encode(body.encode()).decode().rstrip("=")
         return f"{payload}.{self._sign(body.encode())}"
 
@@ -63,7 +71,7 @@ class ConfirmTokens:
         preview behind an accepted elicitation). Refuses a missing, forged, foreign or expired token."""
 
         if elicited:
-            digest = await self._previews.find(operation, vendor, target, self._clock())
+            digest = await self._previews.find(operation, vendor, _mine(target, acting().scope()), self._clock())
             if digest is None:
                 raise InvalidInput(
                     "the confirmation has no preview of this record (or it expired)",
@@ -98,7 +106,7 @@ class ConfirmTokens:
         try:
             payload, signature = token.rsplit(".", 1)
             body = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
-            op, ven, tgt, expires, digest = json.loads(body)
+            op, ven, tgt, expires, digest, scope = json.loads(body)
         except (ValueError, TypeError) as exc:
             raise InvalidInput(
                 "confirm_token is not a token tasklink issued",
@@ -110,6 +118,12 @@ class ConfirmTokens:
                 "confirm_token is not valid here (wrong signature)",
                 field="confirm_token",
                 hint="call without confirm to get a preview and a fresh token",
+            )
+        if scope != acting().scope():
+            raise InvalidInput(
+                "confirm_token was issued to another caller; only whoever previewed the delete can confirm it",
+                field="confirm_token",
+                hint="call without confirm to get your own preview and token",
             )
         if (op, ven, tgt) != (operation, vendor, target):
             raise InvalidInput(

@@ -5,7 +5,8 @@ the state file) would both pass a duplicate check that reads the vendor, and bot
 check and the create of one (vendor, kind, normalized title) hold a lock row in the state store (taken
 under the store's own lock of that name, so workers on other hosts agree), and
 every successful create is remembered for a while: the second caller then finds the first's record
-even where the vendor's list lags its writes (Lightfield).
+even where the vendor's list lags its writes (Lightfield). The record is each principal's own: it never
+shows one caller the records another created.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 import anyio
 
 from ..errors import InProgress
+from ..principals import acting
 from ..state import StateStore
 from .ledger import owner_is_gone
 
@@ -92,8 +94,8 @@ class CreateLocks:
         async with self.state.transaction() as tx:
             await tx.execute("DELETE FROM recent_writes WHERE at < ?", (now - REMEMBER_SECONDS,))
             await tx.execute(
-                "INSERT INTO recent_writes(vendor, kind, title, record_id, at) VALUES (?,?,?,?,?)",
-                (vendor, kind, title_key(title), record_id, now),
+                "INSERT INTO recent_writes(vendor, kind, title, record_id, at, principal) VALUES (?,?,?,?,?,?)",
+                (vendor, kind, title_key(title), record_id, now, acting().scope()),
             )
 
     async def forget(self, vendor: str, kind: str, record_id: str) -> None:
@@ -108,14 +110,16 @@ class CreateLocks:
         """Every create of this kind made here in the last `within` seconds."""
 
         rows = await self.state.query(
-            "SELECT record_id, at FROM recent_writes WHERE vendor=? AND kind=? AND at >= ? ORDER BY at",
-            (vendor, kind, self.clock() - within),
+            "SELECT record_id, at FROM recent_writes WHERE vendor=? AND kind=? AND at >= ? "
+            "AND coalesce(principal, '') = ? ORDER BY at",
+            (vendor, kind, self.clock() - within, acting().scope()),
         )
         return [RecentWrite(str(r[0]), float(r[1])) for r in rows]
 
     async def recent(self, vendor: str, kind: str, title: str) -> list[RecentWrite]:
         rows = await self.state.query(
-            "SELECT record_id, at FROM recent_writes WHERE vendor=? AND kind=? AND title=? AND at >= ? ORDER BY at",
-            (vendor, kind, title_key(title), self.clock() - REMEMBER_SECONDS),
+            "SELECT record_id, at FROM recent_writes WHERE vendor=? AND kind=? AND title=? AND at >= ? "
+            "AND coalesce(principal, '') = ? ORDER BY at",
+            (vendor, kind, title_key(title), self.clock() - REMEMBER_SECONDS, acting().scope()),
         )
         return [RecentWrite(str(r[0]), float(r[1])) for r in rows]

@@ -15,6 +15,7 @@ deduplicates by that key. Every write, replay, dry run and refusal is audited.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import time
 import uuid
@@ -29,6 +30,8 @@ from pydantic import BaseModel, Field
 
 from ..errors import InProgress, InvalidInput, OutcomeUnknown, StateUnavailable, TaskLinkError, VendorError
 from ..models import DryRunReport, ResolvedPerson
+from ..principals import acting
+from ..state import Tx
 from ..vendors._http import VendorHttp, WritePlan
 from .ledger import AuditLog, IdempotencyLedger, digest
 
@@ -47,6 +50,8 @@ class CallInfo:
     tool: str | None = None
     #: the verified credential (HTTP token name or OAuth subject); None in-process and over stdio
     credential: str | None = None
+    #: who the call acts for (principals.py); the audit keeps it apart from the client's declared name
+    principal: str | None = None
 
 
 call_info: ContextVar[CallInfo] = ContextVar("tasklink_call_info", default=CallInfo())  # noqa: B039 - frozen default
@@ -119,6 +124,17 @@ def mint_key() -> str:
     return str(uuid.uuid4())
 
 
+#: separates a principal's scope from the key it gave, in the ledger
+SCOPE_MARK = "\x1f"
+
+
+def scoped_key(key: str) -> str:
+    """The ledger's key: the caller's, bound to the acting principal (unchanged for the local user)."""
+
+    scope = acting().scope()
+    return f"{scope}{SCOPE_MARK}{key}" if scope else key
+
+
 class WriteGate:
     def __init__(
         self,
@@ -143,6 +159,7 @@ class WriteGate:
             "transport": info.transport,
             "client": info.client,
             "credential": info.credential,
+            "principal": info.principal or acting().id,
             "tool": info.tool or call.operation,
             "vendor": call.vendor,
             "target": call.target,
@@ -204,8 +221,8 @@ class WriteGate:
     async def write(self, call: WriteCall, prepare: Prepare[R], result_type: type[R]) -> R:
         if call.idempotency_key is None:
             call = dataclasses.replace(call, idempotency_key=mint_key())
-        key = call.idempotency_key
-        assert key is not None
+        assert call.idempotency_key is not None
+        key = scoped_key(call.idempotency_key)  # another principal's same key is another key
         try:
             replay = await self._claim(call, key, result_type)
         except StateUnavailable as exc:
@@ -254,15 +271,22 @@ class WriteGate:
         # the write is made: from here a failing store is logged, never reported as a failed write (its key
         # stays in flight, so a retry waits and is then told the outcome is unknown — it is never resent)
         result = await prepared.finish(answer)
-        await quietly(self.ledger.settle(key, result.model_dump_json()))
-        await quietly(self._finish(attempt, "ok", target=_target_of(result)))
+
+        async def audited(tx: Tx) -> None:
+            await self.audit.finish_in(tx, attempt, "ok", target=_target_of(result))
+
+        await quietly(self.ledger.settle(key, result.model_dump_json(), also=audited))  # one transaction
         return result
 
     # -- keys -----------------------------------------------------------------------------
 
     @staticmethod
     def _keyed(prepared: Prepared[Any], key: str) -> Any:
-        return dataclasses.replace(prepared.plan.request, idempotency_key=key)
+        """The request with the key the vendor gets: a principal's scoped key is hashed, so two principals'
+        same key never meets in a vendor that deduplicates by key (under one service credential)."""
+
+        sent = key if SCOPE_MARK not in key else hashlib.sha256(key.encode()).hexdigest()
+        return dataclasses.replace(prepared.plan.request, idempotency_key=sent)
 
     @staticmethod
     def _key(call: WriteCall, prepared: Prepared[Any]) -> str:

@@ -23,12 +23,12 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..errors import StateUnavailable
-from ..state import StateStore
+from ..state import StateStore, Tx
 
 log = logging.getLogger("tasklink")
 
@@ -203,10 +203,16 @@ class IdempotencyLedger:
             (self.owner, self.clock(), key),
         )
 
-    async def settle(self, key: str, result_json: str) -> None:
-        await self._update(
-            "UPDATE idempotency SET state='done', result=?, updated_at=? WHERE key=?", (result_json, self.clock(), key)
-        )
+    async def settle(self, key: str, result_json: str, *, also: Callable[[Tx], Awaitable[None]] | None = None) -> None:
+        """The key's result, from now on; `also` runs in the same transaction (the audit row's outcome)."""
+
+        async with self.store.transaction() as tx:
+            await tx.execute(
+                "UPDATE idempotency SET state='done', result=?, updated_at=? WHERE key=?",
+                (result_json, self.clock(), key),
+            )
+            if also is not None:
+                await also(tx)
 
     async def settle_recovered(self, key: str, result_json: str) -> None:
         """An unknown outcome resolved by looking the record up: the key's result from now on."""
@@ -236,6 +242,7 @@ AUDIT_COLUMNS = (
     "transport",
     "client",
     "credential",
+    "principal",
     "tool",
     "vendor",
     "target",
@@ -270,6 +277,7 @@ class AuditLog:
         client: str | None,
         tool: str,
         credential: str | None = None,
+        principal: str | None = None,
         vendor: str | None,
         target: str | None,
         args_digest: str | None,
@@ -284,8 +292,8 @@ class AuditLog:
         now = self.clock()
         await self.pruner.tend(now)
         stored = json.dumps(arguments, default=str) if (self.full and arguments is not None) else None
-        values = (now, transport, client, credential, tool, vendor, target, args_digest, idempotency_key, outcome,
-                  detail, vendor_request_id, stored)  # fmt: skip
+        values = (now, transport, client, credential, principal, tool, vendor, target, args_digest, idempotency_key,
+                  outcome, detail, vendor_request_id, stored)  # fmt: skip
         async with self.store.transaction() as tx:
             row = (
                 await tx.execute(
@@ -318,19 +326,25 @@ class AuditLog:
         """The second phase: the attempt row gets the outcome."""
 
         async with self.store.transaction() as tx:
-            await tx.execute(
-                "UPDATE audit SET outcome=?, target=coalesce(?, target), detail=?, vendor_request_id=? WHERE seq=?",
-                (outcome, target, detail, request_id, seq),
-            )
+            await self.finish_in(tx, seq, outcome, target=target, detail=detail, request_id=request_id)
+
+    @staticmethod
+    async def finish_in(
+        tx: Tx, seq: int, outcome: str, *, target: str | None, detail: str | None = None, request_id: str | None = None
+    ) -> None:
+        await tx.execute(
+            "UPDATE audit SET outcome=?, target=coalesce(?, target), detail=?, vendor_request_id=? WHERE seq=?",
+            (outcome, target, detail, request_id, seq),
+        )
 
     async def entries(
-        self, *, since: float | None = None, limit: int | None = None, credential: str | None = None
+        self, *, since: float | None = None, limit: int | None = None, principal: str | None = None
     ) -> list[dict[str, Any]]:
-        """Entries oldest first; with `credential`, only that credential's."""
+        """Entries oldest first; with `principal`, only that principal's."""
 
-        mine = " AND credential = ?" if credential is not None else ""
+        mine = " AND principal = ?" if principal is not None else ""
         sql = f"SELECT {', '.join(AUDIT_COLUMNS)} FROM audit WHERE at >= ?{mine} ORDER BY seq DESC"  # noqa: S608
-        args: tuple[Any, ...] = (since or 0.0,) + ((credential,) if credential is not None else ())
+        args: tuple[Any, ...] = (since or 0.0,) + ((principal,) if principal is not None else ())
         if limit is not None:
             sql += " LIMIT ?"
             args += (limit,)

@@ -29,6 +29,9 @@ index, error envelope) and the SDK's soft delete. Behaviour worth knowing:
 - DELETE is a soft delete that returns the record; trashed tasks are hidden from retrieve and
   update (404) and from the default list (`status=trashed` shows them). Deleting a trashed task
   again is a no-op that returns the record.
+- API keys belong to one member each (`MEMBER_KEYS`; `demo_identities()` lists them): a create without
+  `relationships.$createdBy` records the member whose key made it (the SDK: "$createdBy defaults to the
+  authenticated user"); an unknown key is 401.
 - `GET /v1/accounts` and `GET /v1/opportunities` (account.list, opportunity.list; Search) list the
   seeded accounts and opportunities a task can point at, filtered like tasks by `$name` (TEXT:
   `equal`, `startsWith`); any other filter is 400 `unknown_field`.
@@ -66,7 +69,7 @@ PAGE_MAX = 25
 RELATIONSHIP_WRITE_MAX = 25
 DEFAULT_RATE_LIMIT = 25
 DEFAULT_INDEX_LAG = 0.5
-#: the member a workspace key acts as when $createdBy is omitted
+#: the member the demo key (`API_KEY`) belongs to: a create with it and no $createdBy records them
 KEY_OWNER = "mem_sam0001"
 
 MEMBERS: list[Json] = [
@@ -74,6 +77,12 @@ MEMBERS: list[Json] = [
     {"id": "mem_priya02", "first": "Priya", "last": "Natarajan", "email": "priya@northwind.example", "role": "Member"},
     {"id": "mem_dana003", "first": "Dana", "last": "Whitfield", "email": "dana@northwind.example", "role": "Member"},
 ]
+#: each API key -> the member it belongs to (a key is created by, and acts as, one member)
+MEMBER_KEYS: dict[str, str] = {
+    API_KEY: KEY_OWNER,
+    "sk_lf_sandbox_tasklink_0002": "mem_priya02",
+    "sk_lf_sandbox_tasklink_0003": "mem_dana003",
+}
 #: related records a task may point at, by object type
 ACCOUNTS: list[Json] = [
     {"id": "acc_acme001", "name": "Acme Corp", "website": "https://acme.example"},
@@ -158,6 +167,24 @@ def demo_settings() -> dict[str, str]:
     """The settings that reach this simulator with its demo credentials (the registry reads them)."""
 
     return {"api_key": API_KEY}
+
+
+def demo_identities() -> list[dict[str, Any]]:
+    """Every member with an API key as a demo identity: `name`, `email`, `id` (the member id), `role`,
+    `default` (the demo key's member) and `settings` (the tasklink settings that act as this member)."""
+
+    members = {m["id"]: m for m in MEMBERS}
+    return [
+        {
+            "name": f"{members[member_id]['first']} {members[member_id]['last']}",
+            "email": members[member_id]["email"],
+            "id": member_id,
+            "role": members[member_id]["role"],
+            "default": key == API_KEY,
+            "settings": {"api_key": key},
+        }
+        for key, member_id in MEMBER_KEYS.items()
+    ]
 
 
 def contract_examples() -> dict[str, dict[str, Any]]:
@@ -292,7 +319,7 @@ class LightfieldSandbox:
         scheme, _, token = auth.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise ApiError(401, "Missing API key. Send Authorization: Bearer <key>.")
-        if token != API_KEY:
+        if token not in MEMBER_KEYS:
             raise ApiError(401, "Invalid API key.")
         if request.headers.get("lightfield-version") != API_VERSION:
             raise bad_request(
@@ -310,6 +337,12 @@ class LightfieldSandbox:
             headers["Retry-After"] = str(max(1, math.ceil(wait)))
             raise _RateLimited(headers)
         return headers
+
+    @staticmethod
+    def key_member(request: Request) -> str:
+        """The member whose API key made this (authenticated) request."""
+
+        return MEMBER_KEYS[request.headers.get("authorization", "").partition(" ")[2]]
 
     async def _json_body(self, request: Request) -> Any:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -513,7 +546,7 @@ class LightfieldSandbox:
         if RELATIONSHIP_DEFINITIONS[key]["cardinality"] == "HAS_ONE" and len(ids) > 1:
             raise bad_request(f"{key} is a has_one relationship; give one ID.", "invalid_type", param)
 
-    def _check_create_relationships(self, relationships: Json) -> dict[str, list[str]]:
+    def _check_create_relationships(self, relationships: Json, author: str) -> dict[str, list[str]]:
         if "$assignedTo" not in relationships:
             raise bad_request(
                 "relationships.$assignedTo is required.", "parameter_missing", "relationships.$assignedTo"
@@ -529,7 +562,7 @@ class LightfieldSandbox:
             raise bad_request(
                 "relationships.$assignedTo needs a member ID.", "parameter_missing", "relationships.$assignedTo"
             )
-        out.setdefault("$createdBy", [KEY_OWNER])
+        out.setdefault("$createdBy", [author])  # "defaults to the authenticated user" (the key's member)
         return out
 
     def _apply_relationship_ops(self, current: dict[str, list[str]], relationships: Json) -> dict[str, list[str]]:
@@ -577,7 +610,7 @@ class LightfieldSandbox:
         async def write() -> tuple[int, Json]:
             self._check_top_level(body, create=True)
             fields = self._check_fields(body["fields"], create=True)
-            relationships = self._check_create_relationships(body["relationships"])
+            relationships = self._check_create_relationships(body["relationships"], self.key_member(request))
             now = _iso(self.clock())
             task_id = f"tsk_{uuid.uuid4().hex[:20]}"
             task: Json = {

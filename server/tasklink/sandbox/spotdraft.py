@@ -15,6 +15,16 @@ every user-task 400 is a SpotDraft public error object `{detail, status_code, co
 datetimes are answered in UTC with a `Z`. Role (team) rows on an intake can be read but not
 written through the public API (`entity_type` is `ORG_USER` only in requests); `put_role_row`
 stands in for the SpotDraft app, where they are set.
+
+Acting users: calls run as the `user-email` header's member (who must be an active workspace member,
+else 403), or without it as the user linked to the credentials (Elena Kagan, a workspace admin). The
+acting user is recorded as an intake's `created_by` and a user task's `created_by_org_user`. An intake
+is visible to its creator, to the people on it (assignee or collaborator rows, or a role row for a
+team they are in) and to workspace admins (members of the Admin role, as the analytics guide's
+`SD_PUBLIC_00044` "workspace Admin role" has it); anyone else gets the by-id routes' documented 403
+`{"detail": ...}` (the same answer as for an unknown id, so ids reveal nothing), lists leave the intake
+out, and a user task cannot be associated with it (403 public error object). `demo_identities()`
+lists the workspace members as tasklink settings that act as each of them.
 """
 
 from __future__ import annotations
@@ -34,7 +44,10 @@ CLIENT_ID = "sandbox-spotdraft-client"
 CLIENT_SECRET = "sandbox-spotdraft-secret"  # noqa: S105 - the simulator's published test credential
 DEFAULT_WORKFLOW_ID = 7
 
+#: the user linked to the demo credentials: calls without `user-email` run as them (a workspace admin)
 CREDENTIAL_USER_ID = 101
+#: the role (team) whose members are workspace admins: they see every intake
+ADMIN_ROLE_ID = 123
 
 PRIORITIES = ("LOW", "MEDIUM", "HIGH")
 INTAKE_STATUSES = ("DRAFT", "PENDING", "IN_PROGRESS", "BLOCKED", "COMPLETED", "DISCARDED")
@@ -44,6 +57,8 @@ DURATION_KINDS = ("DAYS", "WEEKS", "MONTHS", "YEARS")
 ASSIGNEE_TYPES = ("ASSIGNED_TO", "COLLABORATOR")
 SORT_FIELDS = ("created_at", "priority", "status", "title")
 FORBIDDEN = {"detail": "You do not have permission to perform this action."}
+#: the application code of a user-task 403 (SpotDraft documents the body's shape, not this code)
+FORBIDDEN_CODE = "SD_PUBLIC_00403"
 _IDS = uuid.UUID("5b0e3c1a-8f0d-4f4e-9a43-3c2f1d7e9a10")
 
 USERS: list[Json] = [
@@ -102,6 +117,26 @@ def demo_settings() -> dict[str, str]:
         "region": "us",
         "intake_workflow_id": str(DEFAULT_WORKFLOW_ID),
     }
+
+
+def demo_identities() -> list[dict[str, Any]]:
+    """Every workspace member as a demo identity: `name`, `email`, `id` (the org user id), `admin` (sees every
+    intake), `active` (an inactive member's `user-email` is refused with 403), `default` (the user the
+    credentials are linked to, who acts when no `user-email` is sent) and `settings` (the tasklink settings
+    that act as this member: the shared service credential plus `user_email`)."""
+
+    return [
+        {
+            "name": _full_name(user),
+            "email": user["email"],
+            "id": user["id"],
+            "admin": _is_admin(user),
+            "active": user["is_active"],
+            "default": user["id"] == CREDENTIAL_USER_ID,
+            "settings": {**demo_settings(), "user_email": user["email"]},
+        }
+        for user in USERS
+    ]
 
 
 def contract_examples() -> dict[str, dict[str, Any]]:
@@ -191,6 +226,27 @@ def _user(user_id: Any) -> Json | None:
 
 def _full_name(user: Json) -> str:
     return f"{user['first_name']} {user['last_name']}"
+
+
+def _is_admin(user: Json) -> bool:
+    return ADMIN_ROLE_ID in user["roles"]
+
+
+def can_see_intake(user: Json, intake: Json) -> bool:
+    """Whether `user` may see (read, change, delete, add tasks to) `intake`: its creator, a person on it (an
+    assignee or collaborator row, or a role row for a team they are in) or a workspace admin."""
+
+    if _is_admin(user):
+        return True
+    creator = intake.get("created_by") or {}
+    if str(creator.get("id")) == str(user["id"]):
+        return True
+    for row in intake["participants"]:
+        if row["entity_type"] == "ORG_USER" and str(row["entity_id"]) == str(user["id"]):
+            return True
+        if row["entity_type"] == "ROLE" and str(row["entity_id"]) in {str(r) for r in user["roles"]}:
+            return True
+    return False
 
 
 def _public_org_user(user: Json) -> Json:
@@ -404,7 +460,12 @@ class SpotDraftSandbox:
         return detail
 
     def _visible_intake(self, request: Request) -> Json | None:
-        return self.store.get("intake", request.path_params["intake_id"])
+        """The path's intake if it exists and the acting user may see it (else None: the caller answers 403)."""
+
+        intake = self.store.get("intake", request.path_params["intake_id"])
+        if intake is None or not can_see_intake(self.acting_user(request), intake):
+            return None
+        return intake
 
     # -- legal intake --------------------------------------------------------------------
 
@@ -481,7 +542,8 @@ class SpotDraftSandbox:
         filters = _list_filters(q.multi_items(), errors)
         if (response := errors.response()) is not None:
             return response
-        items = self.store.all("intake")
+        actor = self.acting_user(request)
+        items = [i for i in self.store.all("intake") if can_see_intake(actor, i)]
         text = (q.get("query") or "").lower()
         if text:
             items = [
@@ -566,6 +628,10 @@ class SpotDraftSandbox:
         problem = self._check_task(body)
         if problem is not None:
             return _public_error(problem)
+        if (hidden := self._hidden_intake_link(request, body)) is not None:
+            return _public_error(
+                f"You do not have permission to add tasks to legal intake {hidden}.", 403, FORBIDDEN_CODE
+            )
         category = body.get("task_category", "USER_TASK")
         due = body.get("due_date")
         with self.store.transaction():
@@ -599,6 +665,17 @@ class SpotDraftSandbox:
                 task["intake_task_status"] = body.get("intake_task_status", "PENDING")
             self.store.put("task", task_id, task)
         return JSONResponse(_task_response(task), status_code=201)
+
+    def _hidden_intake_link(self, request: Request, body: Json) -> int | None:
+        """The first associated legal intake the acting user may not see (tasks follow the intake's visibility)."""
+
+        actor = self.acting_user(request)
+        for assoc in body.get("task_associations") or []:
+            if assoc["entity_type"] == "LEGAL_INTAKE":
+                intake = self.store.get("intake", assoc["entity_id"])
+                if intake is not None and not can_see_intake(actor, intake):
+                    return int(assoc["entity_id"])
+        return None
 
     def _check_task(self, body: Json) -> str | None:
         """`UserTaskCreateRequest`; the first problem, in a SpotDraft public error's words."""

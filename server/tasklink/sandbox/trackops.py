@@ -19,11 +19,18 @@ typical server would — which is why the adapter checks filter names before sen
 filters are "on or before" (seed-docs/001 lines 26-36): a bare date there covers its whole UTC day.
 The published example request carries `alert_at` (a date) although the parameter table does not
 list it; it is accepted as a date or a UTC timestamp.
+
+Identities (a simulator choice; NOTES.md reads the password as a company-wide token): each staff user
+has their own API token (`STAFF[...]["api_token"]`; `demo_identities()` lists them), and only the pair
+`{username}/token` + that user's token authenticates (else 401); then only active Full Access staff may
+use the API (else 403). A created task records its author as `created_by` (the staff id) with the
+related model `CreatedBy` (`{id, first_name, last_name}`); seeded tasks have no recorded author (null).
 """
 
 from __future__ import annotations
 
 import base64
+import hmac
 import math
 import re
 from datetime import UTC, date, datetime, time
@@ -37,6 +44,7 @@ from starlette.routing import Route
 from ._core import Json, SandboxStore, read_json, sandbox_app
 
 USERNAME = "dana.whitfield"
+#: Dana Whitfield's API token (the demo credential); every staff user has their own (`STAFF`)
 API_TOKEN = "sandbox-trackops-api-token"  # noqa: S105 - the simulator's published test credential
 
 DEFAULT_PER_PAGE = 25
@@ -57,15 +65,19 @@ COUNTRY_CODE = re.compile(r"^[A-Za-z]{2}$")
 
 STAFF: list[Json] = [
     {"id": 1, "username": "dana.whitfield", "first_name": "Dana", "last_name": "Whitfield",
-     "access": "full", "active": True},
+     "email": "dana.whitfield@sandbox.example", "access": "full", "active": True, "api_token": API_TOKEN},
     {"id": 2, "username": "omar.reyes", "first_name": "Omar", "last_name": "Reyes",
-     "access": "full", "active": True},
+     "email": "omar.reyes@sandbox.example", "access": "full", "active": True,
+     "api_token": "sandbox-trackops-api-token-omar"},
     {"id": 3, "username": "priya.nair", "first_name": "Priya", "last_name": "Nair",
-     "access": "full", "active": True},
+     "email": "priya.nair@sandbox.example", "access": "full", "active": True,
+     "api_token": "sandbox-trackops-api-token-priya"},
     {"id": 4, "username": "lee.contractor", "first_name": "Lee", "last_name": "Park",
-     "access": "limited", "active": True},
+     "email": "lee.park@sandbox.example", "access": "limited", "active": True,
+     "api_token": "sandbox-trackops-api-token-lee"},
     {"id": 5, "username": "sam.former", "first_name": "Sam", "last_name": "Ortiz",
-     "access": "full", "active": False},
+     "email": "sam.ortiz@sandbox.example", "access": "full", "active": False,
+     "api_token": "sandbox-trackops-api-token-sam"},
 ]  # fmt: skip
 CASES: list[Json] = [
     {"id": 245, "case_number": "2024-0245", "name": "Hartley v. Northwind Insurance",
@@ -100,6 +112,25 @@ def demo_settings() -> dict[str, str]:
     """The settings that reach this simulator with its demo credentials (the registry reads them)."""
 
     return {"subdomain": "sandbox", "username": USERNAME, "api_token": API_TOKEN}
+
+
+def demo_identities() -> list[dict[str, Any]]:
+    """Every staff user as a demo identity: `name`, `email`, `id` (the staff id), `username`, `can_use_api`
+    (active Full Access; the others get 403), `default` (the demo credential's user) and `settings` (the
+    tasklink settings that act as this user)."""
+
+    return [
+        {
+            "name": f"{s['first_name']} {s['last_name']}",
+            "email": s["email"],
+            "id": s["id"],
+            "username": s["username"],
+            "can_use_api": s["active"] and s["access"] == "full",
+            "default": s["username"] == USERNAME,
+            "settings": {"subdomain": "sandbox", "username": s["username"], "api_token": s["api_token"]},
+        }
+        for s in STAFF
+    ]
 
 
 def contract_examples() -> dict[str, dict[str, Any]]:
@@ -146,6 +177,7 @@ def _seed_task(task_id: int, title: str, status: str, due_on: str, **extra: Any)
         "case_service_id": None,
         "address": None,
         "users_list": [],
+        "created_by": None,
         "created": "2024-03-01 14:00:00",
         "modified": "2024-03-01 14:00:00",
     }
@@ -242,6 +274,13 @@ class TrackopsSandbox:
 
     @staticmethod
     def authenticate(request: Request) -> Response | None:
+        staff = TrackopsSandbox.staff_of(request)
+        return staff if isinstance(staff, Response) else None
+
+    @staticmethod
+    def staff_of(request: Request) -> Json | Response:
+        """The staff user whose credentials the request carries, or the 401/403 answer to send instead."""
+
         header = request.headers.get("authorization", "")
         challenge = {"WWW-Authenticate": 'Basic realm="Trackops API"'}
         if not header.lower().startswith("basic "):
@@ -258,11 +297,11 @@ class TrackopsSandbox:
                 headers=challenge,
             )
         staff = next((s for s in STAFF if s["username"] == login), None)
-        if staff is None or password != API_TOKEN:
+        if staff is None or not hmac.compare_digest(password.encode(), str(staff["api_token"]).encode()):
             return JSONResponse({"message": "Invalid username or API token"}, status_code=401, headers=challenge)
         if not staff["active"] or staff["access"] != "full":
             return _message("Only active Full Access employees may use the API", 403)
-        return None
+        return staff
 
     # -- rendering -----------------------------------------------------------------------
 
@@ -271,6 +310,7 @@ class TrackopsSandbox:
         """The task's own fields plus its related models under capitalised keys."""
 
         record = {k: v for k, v in task.items() if k != "users_list"}
+        record["created_by"] = task.get("created_by")  # absent from tasks stored before authors were kept
         case = _by_id(CASES, task["casefile_id"])
         subject = _by_id(SUBJECTS, task["subject_id"])
         service = _by_id(CASE_SERVICES, task["case_service_id"])
@@ -283,6 +323,12 @@ class TrackopsSandbox:
             for s in STAFF
             if s["id"] in task["users_list"]
         ]
+        author = _by_id(STAFF, record["created_by"])
+        record["CreatedBy"] = (
+            {"id": author["id"], "first_name": author["first_name"], "last_name": author["last_name"]}
+            if author
+            else None
+        )
         return record
 
     # -- list ----------------------------------------------------------------------------
@@ -337,10 +383,11 @@ class TrackopsSandbox:
         return predicates
 
     async def tasks(self, request: Request) -> Response:
-        if (denied := self.authenticate(request)) is not None:
-            return denied
+        staff = self.staff_of(request)
+        if isinstance(staff, Response):
+            return staff
         if request.method == "POST":
-            return await self._create(request)
+            return await self._create(request, staff)
         errors = _Errors()
         q = request.query_params
         page = _positive_int(q.get("page", "1"))
@@ -372,7 +419,7 @@ class TrackopsSandbox:
 
     # -- create --------------------------------------------------------------------------
 
-    async def _create(self, request: Request) -> Response:
+    async def _create(self, request: Request, author: Json) -> Response:
         body, bad = await read_json(request)
         if bad is not None:
             return _message("Malformed JSON in request body", 400)
@@ -401,6 +448,7 @@ class TrackopsSandbox:
                 alert_at=alert.strftime(TIMESTAMP_FORMAT) if alert else None,
                 address={k: str(address.get(k) or "") for k in ADDRESS_KEYS} if address else None,
                 users_list=list(fields.get("users_list") or []),
+                created_by=author["id"],
                 created=now,
                 modified=now,
             )

@@ -18,7 +18,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 import anyio
 from pydantic import BaseModel
 
-from ..errors import PossibleDuplicate, StateUnavailable, TaskLinkError
+from ..errors import InvalidInput, PossibleDuplicate, StateUnavailable, TaskLinkError
 from ..manifests import VendorManifest, check_arguments
 from ..models import Due, is_past, parse_due, zone
 from ..policy.capabilities import require_supported
@@ -28,7 +28,9 @@ from ..policy.deprecations import deprecation_warnings
 from ..policy.gate import Prepared, WriteCall, WriteGate, WriteOptions
 from ..policy.keys import derive, server_key
 from ..policy.ledger import AuditLog, IdempotencyLedger, Previews
+from ..policy.roles import Policy
 from ..policy.verdicts import VERDICT_SECONDS, DuplicateVerdicts
+from ..principals import acting
 from ..settings import TaskLinkSettings
 from ..state import StateStore, open_store
 from ..vendors._http import VendorHttp, WritePlan
@@ -121,6 +123,8 @@ class Bound:
     settings: VendorSettings
     #: deprecation warnings for the vendor's current settings, computed once per call
     warnings: list[str] = field(default_factory=list)
+    #: the vendor acts as the caller here (impersonation): what it cannot see may simply not be theirs
+    acts_as_caller: bool = False
 
     @property
     def http(self) -> VendorHttp:
@@ -156,6 +160,8 @@ class Core:
         self.vendors.cursor_key = derive(self.key, "cursors")  # every worker signs and checks cursors alike
         self.vendors.store = state  # rate-limit budgets shared through the store
         self.tokens = ConfirmTokens(self.key, Previews(state), clock=clock)
+        #: who may do what (TASKLINK_POLICY_FILE); without one, everybody may do everything configured
+        self.policy = Policy.load(settings.policy_file)
         self.ledger = IdempotencyLedger(
             state,
             ttl_seconds=settings.idempotency_ttl_hours * 3600,
@@ -209,11 +215,26 @@ class Core:
             check_arguments(rt.manifest, operation, given, settings=rt.settings)
         if task_id is not None:  # an id that goes into a URL path must have the vendor's id shape
             path_segment(task_id, rt.manifest.ids.task, field="task_id", vendor_title=rt.manifest.title)
+        principal = acting()
+        if rt.settings.identity == "impersonate" and not principal.local and not principal.email:
+            raise InvalidInput(
+                f"{rt.manifest.title} acts as each caller here, and your credential carries no email to act as "
+                f"({principal.id}); nothing was sent",
+                hint="ask whoever runs tasklink to give your token an email (tokens file) or your identity provider "
+                "to include the email claim",
+            )
         warnings = deprecation_warnings(rt.manifest, rt.settings, self.now().date())
         adapter = await self.vendors.adapter(vendor)
         if on_read is not None:
             adapter = adapter.observed(on_read)
-        return Bound(vendor=vendor, manifest=rt.manifest, adapter=adapter, settings=rt.settings, warnings=warnings)
+        return Bound(
+            vendor=vendor,
+            manifest=rt.manifest,
+            adapter=adapter,
+            settings=rt.settings,
+            warnings=warnings,
+            acts_as_caller=rt.settings.identity == "impersonate" and not principal.local,
+        )
 
     def write_call(
         self,

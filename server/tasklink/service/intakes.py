@@ -20,6 +20,7 @@ from ..models import (
 )
 from ..policy.gate import NO_OPTIONS, Prepare, Prepared, WriteCall, WriteOptions, WritePreview
 from ..policy.ledger import digest
+from ..principals import acting
 from .core import Bound, Core, OnRead, same_title
 from .duplicates import could_not_check
 from .people import People
@@ -198,6 +199,10 @@ class Intakes:
         try:
             intake = await bound.adapter.get_intake(intake_id)
         except NotFound as gone:
+            if bound.acts_as_caller:  # SpotDraft answers 403 alike for "gone" and "not yours": say both
+                raise NotFound(
+                    f"intake {intake_id} does not exist or is not visible to you ({acting().id}); nothing was deleted"
+                ) from None
             return already_gone(vendor, f"intake {intake_id}", gone)
         return DeleteResult(
             vendor=vendor,

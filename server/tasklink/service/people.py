@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from ..errors import TaskLinkError
 from ..models import Person
 from ..people import LOOKUP_LIMIT, DirectoryCache, PeopleResolver, refused_assignee
+from ..principals import acting
 from .core import Core, OnRead
 
 T = TypeVar("T")
@@ -60,4 +61,18 @@ class People:
         async def lookup(query: str) -> list[Person]:
             return (await self.find(vendor, query, LOOKUP_LIMIT)).people
 
-        return PeopleResolver(self.core.vendors.runtime(vendor).manifest, lookup, active_only=active_only)
+        return PeopleResolver(
+            self.core.vendors.runtime(vendor).manifest, lookup, active_only=active_only, me=self.me(vendor)
+        )
+
+    def me(self, vendor: str) -> str | None:
+        """Who `me` is at `vendor`: the acting principal's email; for the local user, the person the vendor's
+        credentials belong to where the configuration says (e.g. SpotDraft's user-email)."""
+
+        principal = acting()
+        if principal.email:
+            return principal.email
+        if not principal.local:
+            return None
+        acting_as = getattr(self.core.vendors.runtime(vendor).settings, "user_email", None)
+        return acting_as if isinstance(acting_as, str) and acting_as else None

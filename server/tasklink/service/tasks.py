@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import InvalidInput, NotFound, StateUnavailable, TaskLinkError
+from ..errors import NotFound, StateUnavailable, TaskLinkError
 from ..models import (
     CreateTaskRequest,
     DeleteResult,
@@ -39,28 +39,13 @@ class Tasks:
         resolved: list[ResolvedPerson] = []
         if req.assignee is not None:  # a name or email filters as it assigns: one active match, or an error
             people = self.people.resolver(req.vendor, active_only=False)
-            lookup = people.user_id(self._me(bound, req.assignee), "assignee")
+            lookup = people.user_id(req.assignee, "assignee")
             assignee = await alongside(lookup, list_read_ahead(bound.adapter))  # the filter's slug, meanwhile
             req, resolved = req.model_copy(update={"assignee": assignee}), people.resolved
         page = await bound.adapter.list_tasks(req)
         page.warnings.extend(bound.warnings + await self._lag_note(bound, page))
         page.resolved = resolved
         return page
-
-    @staticmethod
-    def _me(bound: Bound, value: str) -> str:
-        """`me`: the person the vendor's credentials act as, where the configuration says who that is."""
-
-        if value.strip().casefold() not in ("me", "myself", "mine"):
-            return value
-        acting_as = getattr(bound.settings, "user_email", None)
-        if isinstance(acting_as, str) and acting_as:
-            return acting_as
-        raise InvalidInput(
-            f"{bound.title} does not say whom its API credentials belong to, so `me` cannot be resolved",
-            field="assignee",
-            hint="pass the person's name, email or id (find_people looks them up)",
-        )
 
     async def _lag_note(self, bound: Bound, page: TaskPage) -> list[str]:
         """Where the vendor's list lags its writes, say which tasks created here lately may be missing (reads

@@ -77,6 +77,21 @@ def _translate(sql: str, cache: dict[str, str] = {}) -> str:  # noqa: B006 - a d
     return found
 
 
+#: a pooled connection idle longer than this is pinged before use (the server may have restarted meanwhile);
+#: one in steady use is not, which saves a round trip per transaction
+PING_AFTER_IDLE = 2.0
+_last_used: dict[int, float] = {}
+
+
+async def _mark_used(conn: Any) -> None:
+    _last_used[id(conn)] = time.monotonic()
+
+
+async def _ping_if_idle(conn: Any) -> None:
+    if time.monotonic() - _last_used.get(id(conn), 0.0) > PING_AFTER_IDLE:
+        await conn.execute("SELECT 1")
+
+
 @dataclass
 class _Result:
     rows: list[tuple[Any, ...]]
@@ -239,7 +254,8 @@ class PostgresStore(StateStore):
                     max_size=self.pool_size,
                     open=False,
                     timeout=CONNECT_TIMEOUT,
-                    check=AsyncConnectionPool.check_connection,
+                    check=_ping_if_idle,
+                    reset=_mark_used,
                     kwargs={"connect_timeout": CONNECT_TIMEOUT, "autocommit": True},
                     name="tasklink-state",
                 )

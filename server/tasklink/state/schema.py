@@ -123,6 +123,32 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
 )
 
+
+def _principals(real: str, blob: str, if_absent: str) -> str:
+    return f"""
+ALTER TABLE audit ADD COLUMN {if_absent}principal TEXT;
+ALTER TABLE recent_writes ADD COLUMN {if_absent}principal TEXT;
+CREATE TABLE IF NOT EXISTS credentials (
+    principal TEXT NOT NULL,
+    vendor TEXT NOT NULL,
+    sealed {blob} NOT NULL,
+    key_id TEXT NOT NULL,
+    account TEXT,
+    created_at {real} NOT NULL,
+    PRIMARY KEY (principal, vendor)
+);
+"""
+
+
+MIGRATIONS += (
+    Migration(
+        3,
+        "who acted (audit and recent writes by principal) and the vault of per-user vendor credentials",
+        _principals("REAL", "BLOB", ""),
+        _principals("DOUBLE PRECISION", "BYTEA", "IF NOT EXISTS "),
+    ),
+)
+
 CODE_VERSION = MIGRATIONS[-1].version
 
 VERSIONS_TABLE = {
@@ -133,7 +159,7 @@ VERSIONS_TABLE = {
 }
 
 #: the tables `tasklink state status` counts
-TABLES = ("idempotency", "audit", "previews", "locks", "recent_writes", "duplicate_verdicts")
+TABLES = ("idempotency", "audit", "previews", "locks", "recent_writes", "duplicate_verdicts", "credentials")
 
 
 def newer_schema(where: str, found: int) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -53,7 +54,7 @@ def _migrate(db: sqlite3.Connection, where: str) -> None:
             again = db.execute("SELECT 1 FROM schema_migrations WHERE version=?", (migration.version,)).fetchone()
             if again is None:  # another process may have applied it meanwhile
                 for statement in migration.sqlite.split(";"):
-                    if statement.strip():
+                    if statement.strip() and not _column_exists(db, statement):
                         db.execute(statement)
                 if migration.version == 1:
                     _add_missing_columns(db)
@@ -65,6 +66,17 @@ def _migrate(db: sqlite3.Connection, where: str) -> None:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
+
+
+def _column_exists(db: sqlite3.Connection, statement: str) -> bool:
+    """For `ALTER TABLE t ADD COLUMN c …`: whether `c` is there already (SQLite has no IF NOT EXISTS for it;
+    a file from before the schema was versioned may have it)."""
+
+    found = re.match(r"\s*ALTER TABLE (\w+) ADD COLUMN (\w+)", statement, re.IGNORECASE)
+    if found is None:
+        return False
+    table, column = found.groups()
+    return column in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
 
 
 def _add_missing_columns(db: sqlite3.Connection) -> None:

@@ -32,6 +32,7 @@ from ..errors import (
     VendorUnavailable,
 )
 from ..models import DryRunReport
+from ..principals import acting
 from ._limits import CircuitBreaker, LimitSettings, RateLimits, SharedBudgets
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -257,8 +258,12 @@ class VendorHttp:
         max_response_bytes: int = 10 * 1024 * 1024,
         idempotency_header: str | None = None,
         shared_budget: SharedBudgets | None = None,
+        acting_as_header: str | None = None,
     ) -> None:
         self.vendor_title = vendor_title
+        #: impersonation: this header carries the acting principal's email on every request (not for the local
+        #: user, whose configured settings apply)
+        self.acting_as_header = acting_as_header
         self.client = client
         self.redact = redactor
         self.parse_error = parse_error
@@ -363,6 +368,9 @@ class VendorHttp:
 
     def _build(self, request: VendorRequest) -> httpx2.Request:
         headers = dict(request.headers)
+        principal = acting()
+        if self.acting_as_header is not None and not principal.local and principal.email:
+            headers[self.acting_as_header] = principal.email
         if request.idempotency_key is not None and self.idempotency_header is not None:
             headers[self.idempotency_header] = request.idempotency_key
         return self.client.build_request(

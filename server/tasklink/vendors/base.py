@@ -14,11 +14,11 @@ import json
 import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, Self, TypeVar
+from typing import Any, ClassVar, Generic, Literal, Self, TypeVar
 from urllib.parse import quote
 
 import httpx2
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ..errors import InvalidInput, NotImplementedOperation
@@ -38,6 +38,7 @@ from ..models import (
     UpdateIntakeRequest,
     UpdateTaskRequest,
 )
+from ..principals import acting
 from ..settings import TaskLinkSettings
 from ._http import ErrorDetail, VendorHttp, WritePlan, generic_error_detail
 
@@ -49,6 +50,12 @@ class VendorSettings(BaseSettings):
 
     #: field names that together make the vendor "configured"
     credential_fields: ClassVar[tuple[str, ...]] = ()
+
+    identity: Literal["service", "impersonate"] = Field(
+        "service",
+        description="Whom requests act as on a shared server: the service credentials (`service`), or the service "
+        "credentials on behalf of each caller (`impersonate`, where the vendor has such a mechanism).",
+    )
 
     def env_name(self, field: str) -> str:
         prefix = str(self.model_config.get("env_prefix", ""))
@@ -74,7 +81,7 @@ class VendorSettings(BaseSettings):
         env: dict[str, str] = {}
         for name in type(self).model_fields:
             value = getattr(self, name)
-            if value is None or name == "base_url":
+            if value is None or name == "base_url" or (name == "identity" and value == "service"):
                 continue
             env[self.env_name(name)] = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
         env[self.env_name("base_url")] = base_url
@@ -134,6 +141,8 @@ class VendorAdapter(Generic[S]):
     """
 
     settings_class: ClassVar[type[VendorSettings]]
+    #: the header that makes a request act on behalf of a user (its email), where the vendor documents one
+    impersonation_header: ClassVar[str | None] = None
 
     def __init__(
         self,
@@ -277,7 +286,7 @@ class VendorAdapter(Generic[S]):
 
 
 class Cursors:
-    """Opaque list cursors, authenticated with the server's cursor key.
+    """Opaque list cursors, authenticated with the server's cursor key and bound to the acting principal.
 
     A cursor carries only the paging state an adapter put in it, tagged with its vendor and signed,
     so a forged or edited cursor (arbitrary query parameters, another vendor's state) is refused as
@@ -289,7 +298,10 @@ class Cursors:
         self.vendor = vendor
 
     def _sign(self, raw: bytes) -> str:
-        return base64.urlsafe_b64encode(hmac.new(self._key, raw, hashlib.sha256).digest()[:16]).decode().rstrip("=")
+        """The MAC of `raw` for the acting principal: a cursor from one caller's list is refused for another."""
+
+        bound = raw + b"\x00" + acting().scope().encode()
+        return base64.urlsafe_b64encode(hmac.new(self._key, bound, hashlib.sha256).digest()[:16]).decode().rstrip("=")
 
     def encode(self, state: dict[str, Any]) -> str:
         raw = json.dumps({"v": self.vendor, "s": state}, separators=(",", ":"), sort_keys=True).encode()

@@ -179,6 +179,11 @@ class Vendors:
                 problems.extend(f"{manifest.title}: {p}" for p in read_settings(rt))
                 if rt.mode == "sandbox":
                     _ = rt.settings  # the sandbox's settings read the vendor's variables too (an API version)
+                if rt.settings.identity == "impersonate" and rt.adapter_cls.impersonation_header is None:
+                    problems.append(
+                        f"{manifest.title}: {name.upper()}_IDENTITY=impersonate, but its public API has no way to act "
+                        "on behalf of a user; use service"
+                    )
         if problems:
             raise ConfigurationError("Vendor configuration is incomplete: " + "; ".join(problems))
         return cls(app, runtimes, sandbox_middleware=sandbox_middleware)
@@ -259,6 +264,7 @@ class Vendors:
             limits=LimitSettings.from_manifest(rt.manifest.rate_limits, override=self.app.rate_limits.get(rt.name)),
             max_response_bytes=self.app.max_response_bytes,
             idempotency_header=rt.manifest.idempotency.header if rt.manifest.idempotency else None,
+            acting_as_header=rt.adapter_cls.impersonation_header if rt.settings.identity == "impersonate" else None,
             shared_budget=self._shared_budget(rt.name),
         )
         cursors = Cursors(self.cursor_key, rt.name)

@@ -295,6 +295,8 @@ def _vendor_field_to_arg(path: str) -> str:
 class SpotDraftAdapter(VendorAdapter[SpotDraftSettings]):
     settings_class = SpotDraftSettings
     settings: SpotDraftSettings
+    #: SpotDraft applies its permission checks and audit attribution to this workspace user (NOTES.md)
+    impersonation_header = "user-email"
 
     @classmethod
     def sandbox_settings(cls, app: TaskLinkSettings, demo: Mapping[str, str]) -> SpotDraftSettings:

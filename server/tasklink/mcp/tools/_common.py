@@ -19,6 +19,7 @@ from ...errors import TaskLinkError
 from ...manifests import vendor_names
 from ...models import DeleteResult
 from ...policy.gate import CallInfo, WriteOptions, call_info
+from ...principals import Principal, local_principal
 from ...service import TaskLink
 from ..sdk import client_log
 
@@ -97,14 +98,31 @@ def describe_caller(ctx: Context[Any, Any], tool: str) -> CallInfo:
     """Transport, the credential that was verified, and the client's declared name, for the audit log."""
 
     credential = credential_name()
+    principal = request_principal().id
     try:
         request = ctx.request_context.request
         transport = "http" if getattr(request, "headers", None) is not None else service(ctx).transport
         params = ctx.session.client_params
         client = params.client_info.name if params is not None else None
     except (AttributeError, ValueError, AssertionError):
-        return CallInfo(tool=tool, credential=credential)
-    return CallInfo(transport=transport, client=client, tool=tool, credential=credential)
+        return CallInfo(tool=tool, credential=credential, principal=principal)
+    return CallInfo(transport=transport, client=client, tool=tool, credential=credential, principal=principal)
+
+
+def request_principal() -> Principal:
+    """The principal of the request being served: from its verified token, else the local user."""
+
+    token = get_access_token()
+    if token is None:
+        return local_principal()
+    claims = token.claims or {}
+    email = claims.get("email")
+    groups = tuple(str(g) for g in claims.get("groups") or ())
+    roles = tuple(str(r) for r in claims.get("roles") or ())
+    if token.subject and not token.client_id.startswith("token:"):
+        return Principal(f"oauth:{token.subject}", "oauth", email if isinstance(email, str) else None, groups, roles)
+    name = token.client_id if token.client_id.startswith("token:") else f"token:{token.client_id}"
+    return Principal(name, "token", email if isinstance(email, str) else None, groups, roles)
 
 
 def credential_name() -> str | None:
