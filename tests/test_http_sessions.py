@@ -261,7 +261,9 @@ def test_a_bad_limit_refuses_to_start_naming_the_variable(tmp_path: Path) -> Non
     env = base_env(tmp_path / "d", TASKLINK_HTTP_SESSIONS_PER_CREDENTIAL="0", TASKLINK_HTTP_BODY_TIMEOUT="soon")
     result = run_tasklink(env, "serve", "--http", "--port", str(free_port()))
     assert result.returncode == 2
-    assert "TASKLINK_HTTP_SESSIONS_PER_CREDENTIAL: Input should be greater than or equal to 1" in result.stderr
+    assert "TASKLINK_HTTP_SESSIONS_PER_CREDENTIAL='0' is not valid: expected a whole number, at least 1" in (
+        result.stderr
+    )
     assert "TASKLINK_HTTP_BODY_TIMEOUT" in result.stderr
     assert "pydantic" not in result.stderr and "Traceback" not in result.stderr
 

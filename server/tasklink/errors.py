@@ -87,6 +87,26 @@ class StoreUnreachable(StateUnavailable):
         return "State store unavailable: nothing was sent. Retry later (writes resume by themselves when it is back)."
 
 
+class AccountNotConnected(TaskLinkError):
+    """A per-user vendor has no credential of the caller's: they connect their account at `url`."""
+
+    actor: ClassVar[Actor] = "user"
+    retryable = True
+
+    def __init__(self, message: str, *, url: str | None, vendor: str) -> None:
+        self.url = url
+        self.vendor = vendor
+        hint = (
+            f"open {url} (a one-time link, valid 10 minutes) to connect it, then call again"
+            if url
+            else "ask whoever runs tasklink to connect it: tasklink credentials set --principal … --vendor " + vendor
+        )
+        super().__init__(message, hint=hint)
+
+    def retry_advice(self) -> str:
+        return "Nothing was sent; once the account is connected, the same call works."
+
+
 class InvalidInput(TaskLinkError):
     """The arguments are wrong; the model can fix them. Nothing was sent."""
 

@@ -33,6 +33,9 @@ class TaskLinkSettings(BaseSettings):
     policy_file: Path | None = Field(
         None, description="TOML file of roles per principal and group (tools, vendors, writes, deletes)."
     )
+    vault_key: SecretStr | None = Field(
+        None, description="32 random bytes, URL-safe base64: encrypts people's own vendor credentials (per-user)."
+    )
     state_url: SecretStr | None = Field(
         None,
         description="Where tasklink keeps its state: unset for SQLite in the data dir, sqlite:///<absolute path>, "
@@ -88,6 +91,28 @@ class TaskLinkSettings(BaseSettings):
     def _split_paths(cls, value: object) -> object:
         if isinstance(value, str):
             return [part for part in value.split(os.pathsep) if part.strip()]
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        """Checked at start-up, not in the first dated call."""
+
+        if value == "UTC":  # needs no time zone data
+            return value
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("expected an IANA time zone name, e.g. UTC, Europe/Berlin or Asia/Kolkata") from None
+        return value
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _positive_rates(cls, value: dict[str, float]) -> dict[str, float]:
+        if any(not rate > 0 for rate in value.values()):  # `not >` also refuses NaN
+            raise ValueError('expected requests per second above 0 for each vendor, e.g. {"trackops": 10}')
         return value
 
     def state_path(self, name: str) -> Path:

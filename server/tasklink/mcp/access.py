@@ -15,7 +15,7 @@ from mcp.types import CallToolResult, TextContent
 
 from .. import principals
 from ..policy.gate import quietly
-from ..policy.roles import Grants
+from ..policy.grants import Grants
 from ..service import TaskLink
 from .tools import ALL_TOOLS
 from .tools._common import credential_name, request_principal

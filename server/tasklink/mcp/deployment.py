@@ -45,8 +45,10 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from .. import observability
 from ..errors import ConfigurationError
 from ..settings import TaskLinkSettings, split_names
+from .connect_page import add_connect_routes
 from .http_guards import BodyDeadline, SessionGuard, ShortJsonRpcErrors, header_timeout_protocol
 from .sdk import NeedsStream, answer_per_request, may_ask_the_user, set_token_verifier
 from .server import TaskLinkServer
@@ -96,6 +98,7 @@ class HttpSettings(BaseSettings):
         10, gt=0, description="Seconds a client has to send a request line and headers; then 408 and closed."
     )
     http_body_timeout: float = Field(30, gt=0, description="Seconds a client has to send a request body; then 408.")
+    metrics_public: bool = Field(False, description="Serve /metrics without authentication (default: the /mcp tokens).")
 
     @field_validator("http_token", mode="before")
     @classmethod
@@ -433,6 +436,11 @@ def http_app(server: TaskLinkServer, options: HttpOptions, http: HttpSettings | 
         set_token_verifier(server, verifier)
     share_request_state(server, request_state_key(server.service.core.key))
     server.custom_route("/health", methods=["GET"], include_in_schema=False)(health)
+    observability.add_metrics_route(server, auth[0] if auth else None, public=http.metrics_public)  # Prometheus
+    observability.start_tracing()  # when OTEL_* asks for traces
+    public_mcp = str(http.http_public_url or options.public_url)
+    server.service.core.accounts.public_base = public_mcp.removesuffix(MCP_PATH)  # connect links point there
+    add_connect_routes(server)
     idle_timeout = http.http_session_idle_minutes * 60
     app = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
@@ -489,7 +497,8 @@ def describe(options: HttpOptions, http: HttpSettings, settings: TaskLinkSetting
     if options.allowed_hosts and "*" not in options.allowed_hosts:
         hosts += " + " + ", ".join(options.allowed_hosts)
     lines = [
-        f"tasklink: serving MCP at http://{options.host}:{options.port}{MCP_PATH} ({protection}); health at /health",
+        f"tasklink: serving MCP at http://{options.host}:{options.port}{MCP_PATH} ({protection}); health at /health, "
+        f"metrics at /metrics{' (without authentication)' if http.metrics_public and how else ''}",
         f"tasklink: accepted Host headers: {hosts}" + ("; stateless (no sessions)" if options.stateless else ""),
     ]
     sessions = (

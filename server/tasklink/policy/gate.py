@@ -28,6 +28,7 @@ from typing import Any, Generic, TypeVar
 import anyio
 from pydantic import BaseModel, Field
 
+from .. import observability
 from ..errors import InProgress, InvalidInput, OutcomeUnknown, StateUnavailable, TaskLinkError, VendorError
 from ..models import DryRunReport, ResolvedPerson
 from ..principals import acting
@@ -328,6 +329,7 @@ class WriteGate:
         deadline = time.monotonic() + self.wait_timeout
         while True:
             claim = await self.ledger.claim(key, call.operation, call.vendor, digest(call.arguments))
+            observability.ledger_claim(claim.kind)
             if claim.kind == "new":
                 return None
             if claim.kind == "replay":

@@ -20,14 +20,13 @@ may do everything the configuration allows (one person over stdio, or a team tha
 
 from __future__ import annotations
 
-import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import ConfigurationError
 from ..principals import Principal
+from .grants import EVERYTHING, Grants
 
 
 class Role(BaseModel):
@@ -56,40 +55,6 @@ class PolicyFile(BaseModel):
     groups: dict[str, list[str]] = Field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Grants:
-    """What one principal may do (the union of its roles)."""
-
-    roles: tuple[str, ...]
-    tools: frozenset[str] | None  # None: every tool
-    vendors: frozenset[str] | None  # None: every vendor
-    writes: bool
-    deletes: bool
-    audit_admin: bool
-
-    def tool(self, name: str, kind: str) -> bool:
-        if self.tools is not None and name not in self.tools:
-            return False
-        if kind == "destructive":
-            return self.deletes
-        return kind == "read" or self.writes
-
-    def vendor(self, name: str) -> bool:
-        return self.vendors is None or name in self.vendors
-
-    def why_not(self, name: str, kind: str) -> str:
-        held = ", ".join(self.roles) or "none"
-        if self.tools is not None and name not in self.tools:
-            return f"your roles ({held}) do not include the tool `{name}`"
-        if kind == "destructive":
-            return f"your roles ({held}) do not allow deletes"
-        return f"your roles ({held}) are read-only"
-
-
-#: without a policy file (audit entries of others: TASKLINK_AUDIT_ADMINS decides, as before)
-EVERYTHING = Grants(("all",), None, None, True, True, False)
-
-
 def _union(names: list[str] | None) -> frozenset[str] | None:
     return None if names is None else frozenset(names)
 
@@ -109,6 +74,8 @@ class Policy:
 
     @classmethod
     def load(cls, path: Path | None) -> Policy:
+        import tomllib
+
         if path is None:
             return cls(None)
         try:

@@ -39,12 +39,14 @@ from ..policy.ledger import AuditLog, IdempotencyLedger
 from ..settings import TaskLinkSettings
 from ..state import StateStore
 from ..vendors.registry import Vendors
+from .batches import Batches
 from .core import Core, OnRead
 from .intakes import Intakes
 from .lookups import FoundRecords, Lookups
 from .people import FoundPeople, People
 from .tasks import Tasks
 from .vendors import VendorCatalogue
+from .work import Work
 
 __all__ = ["FoundPeople", "FoundRecords", "TaskLink"]
 
@@ -63,6 +65,8 @@ class TaskLink:
         self.vendor_catalogue = VendorCatalogue(self.core)
         self.lookups = Lookups(self.core)
         self.tasks = Tasks(self.core, self.people_service)
+        self.batches = Batches(self.core, self.tasks)
+        self.work = Work(self.core, self.tasks)
         self.intakes = Intakes(self.core, self.people_service, self.vendor_catalogue)
         #: how this process is reached, for the audit log ("stdio" or "http" when serving)
         self.transport = "in-process"

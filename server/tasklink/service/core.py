@@ -26,9 +26,9 @@ from ..policy.confirmation import ConfirmTokens
 from ..policy.creates import CreateLocks, Release
 from ..policy.deprecations import deprecation_warnings
 from ..policy.gate import Prepared, WriteCall, WriteGate, WriteOptions
+from ..policy.grants import load_policy
 from ..policy.keys import derive, server_key
 from ..policy.ledger import AuditLog, IdempotencyLedger, Previews
-from ..policy.roles import Policy
 from ..policy.verdicts import VERDICT_SECONDS, DuplicateVerdicts
 from ..principals import acting
 from ..settings import TaskLinkSettings
@@ -36,6 +36,7 @@ from ..state import StateStore, open_store
 from ..vendors._http import VendorHttp, WritePlan
 from ..vendors.base import VendorAdapter, VendorSettings, path_segment
 from ..vendors.registry import Vendors
+from .accounts import Accounts
 
 OnRead = Callable[[], Awaitable[None]]
 log = logging.getLogger("tasklink")
@@ -161,7 +162,10 @@ class Core:
         self.vendors.store = state  # rate-limit budgets shared through the store
         self.tokens = ConfirmTokens(self.key, Previews(state), clock=clock)
         #: who may do what (TASKLINK_POLICY_FILE); without one, everybody may do everything configured
-        self.policy = Policy.load(settings.policy_file)
+        self.policy = load_policy(settings.policy_file)
+        #: people's own vendor accounts (per-user identity): the vault, connect links
+        self.accounts = Accounts(settings, state, self.key, self.vendors, clock=clock)
+
         self.ledger = IdempotencyLedger(
             state,
             ttl_seconds=settings.idempotency_ttl_hours * 3600,
@@ -224,7 +228,10 @@ class Core:
                 "to include the email claim",
             )
         warnings = deprecation_warnings(rt.manifest, rt.settings, self.now().date())
-        adapter = await self.vendors.adapter(vendor)
+        if rt.settings.identity == "per-user" and not principal.local:
+            adapter = await self.accounts.adapter(vendor, rt.manifest.title, principal.id)
+        else:
+            adapter = await self.vendors.adapter(vendor)
         if on_read is not None:
             adapter = adapter.observed(on_read)
         return Bound(

@@ -149,6 +149,22 @@ MIGRATIONS += (
     ),
 )
 
+
+def _connect_links(real: str) -> str:
+    return f"""
+CREATE TABLE IF NOT EXISTS connect_links (
+    nonce TEXT PRIMARY KEY,
+    used_at {real} NOT NULL
+);
+"""
+
+
+MIGRATIONS += (
+    Migration(
+        4, "one-time links to connect a vendor account", _connect_links("REAL"), _connect_links("DOUBLE PRECISION")
+    ),
+)
+
 CODE_VERSION = MIGRATIONS[-1].version
 
 VERSIONS_TABLE = {

@@ -20,6 +20,7 @@ from typing import Any, Generic, TypeVar
 import anyio
 import httpx2
 
+from .. import observability
 from ..errors import (
     NotFound,
     OutcomeUnknown,
@@ -197,6 +198,11 @@ class Redactor:
             self._secrets = self._ordered(self._source())
         return self._secrets
 
+    def learn(self, secrets: Iterable[str]) -> None:
+        """More secrets to scrub from now on (a person's own vendor credential, once it is read)."""
+
+        self._secrets = self._ordered([*self.secrets, *secrets])
+
     def __call__(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, REDACTED)
@@ -261,6 +267,7 @@ class VendorHttp:
         acting_as_header: str | None = None,
     ) -> None:
         self.vendor_title = vendor_title
+        observability.count_responses(client, vendor_title)  # metrics, when on
         #: impersonation: this header carries the acting principal's email on every request (not for the local
         #: user, whose configured settings apply)
         self.acting_as_header = acting_as_header
@@ -316,6 +323,7 @@ class VendorHttp:
         _, data = await self._send(request, tuple(ok), want_json=True)
         return data
 
+    @observability.vendor_request
     async def _send(
         self, request: VendorRequest, ok: tuple[int, ...], *, want_json: bool
     ) -> tuple[httpx2.Response, Any]:
@@ -396,6 +404,7 @@ class VendorHttp:
             return False  # failing fast is the point of an open circuit
         return isinstance(exc, VendorUnavailable | OutcomeUnknown)
 
+    @observability.vendor_attempt
     async def _send_once(
         self, request: VendorRequest, ok: tuple[int, ...], want_json: bool, deadline: float
     ) -> tuple[httpx2.Response, Any]:
@@ -406,7 +415,7 @@ class VendorHttp:
         except anyio.WouldBlock:
             await self.concurrency.acquire()
         try:
-            await self.rate_limits.acquire(category, budget=max(0.0, deadline - time.monotonic()))
+            await observability.paced(self.rate_limits.acquire(category, budget=max(0.0, deadline - time.monotonic())))
             try:
                 response = await self.client.send(self._build(request), stream=True, follow_redirects=False)
                 try:

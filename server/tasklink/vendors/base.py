@@ -51,10 +51,11 @@ class VendorSettings(BaseSettings):
     #: field names that together make the vendor "configured"
     credential_fields: ClassVar[tuple[str, ...]] = ()
 
-    identity: Literal["service", "impersonate"] = Field(
+    identity: Literal["service", "impersonate", "per-user"] = Field(
         "service",
-        description="Whom requests act as on a shared server: the service credentials (`service`), or the service "
-        "credentials on behalf of each caller (`impersonate`, where the vendor has such a mechanism).",
+        description="Whom requests act as on a shared server: the service credentials (`service`), the service "
+        "credentials on behalf of each caller (`impersonate`, where the vendor has such a mechanism), or each "
+        "caller's own credentials from the vault (`per-user`).",
     )
 
     def env_name(self, field: str) -> str:
@@ -143,6 +144,16 @@ class VendorAdapter(Generic[S]):
     settings_class: ClassVar[type[VendorSettings]]
     #: the header that makes a request act on behalf of a user (its email), where the vendor documents one
     impersonation_header: ClassVar[str | None] = None
+    #: whether a person can hold their own credential (the settings' credential fields) for this vendor
+    per_user_credentials: ClassVar[bool] = True
+
+    async def check_credential(self) -> str:
+        """One harmless read with this adapter's credentials; what the vendor account is (for the person who
+        connects it). Raises the vendor's error when the credential does not work."""
+
+        page = await self.list_tasks(ListTasksRequest(vendor=self.manifest.name, limit=1))
+        del page
+        return f"a working {self.manifest.title} credential"
 
     def __init__(
         self,

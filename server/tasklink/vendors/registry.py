@@ -16,15 +16,18 @@ when their sandbox is first used; their demo credentials come from `sandbox.demo
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import secrets
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import anyio
 import httpx2
+from pydantic import SecretStr
 from starlette.types import ASGIApp
 
 from ..errors import ConfigurationError, InvalidInput
@@ -97,6 +100,14 @@ def may_have_credentials(manifest: VendorManifest) -> bool:
     return any(value and key.upper().startswith(prefix) for key, value in os.environ.items())
 
 
+def _typed(settings: VendorSettings, credential: dict[str, str]) -> dict[str, Any]:
+    """A person's credential fields as the settings hold them (secrets as SecretStr)."""
+
+    secret = {n for n, f in type(settings).model_fields.items() if "SecretStr" in str(f.annotation)}
+    fields = type(settings).model_fields
+    return {name: SecretStr(v) if name in secret else v for name, v in credential.items() if name in fields}
+
+
 def adapter_for(manifest: VendorManifest) -> type[VendorAdapter[Any]]:
     """The manifest's adapter class, after checking it implements every operation the manifest supports."""
 
@@ -155,6 +166,8 @@ class Vendors:
         #: applied to each sandbox simulator app before its transport is made (e.g. a recorder in tests)
         self.sandbox_middleware = sandbox_middleware
         self._redactor: Redactor | None = None
+        #: (vendor, principal, credential fingerprint) -> an adapter acting with that person's own credential
+        self._personal: dict[tuple[str, str, str], tuple[VendorAdapter[Any], httpx2.AsyncClient]] = {}
         #: the state store; where it shares rate-limit budgets (PostgreSQL), every worker paces each vendor
         #: together (the service sets it before any adapter is built)
         self.store: StateStore | None = None
@@ -179,6 +192,11 @@ class Vendors:
                 problems.extend(f"{manifest.title}: {p}" for p in read_settings(rt))
                 if rt.mode == "sandbox":
                     _ = rt.settings  # the sandbox's settings read the vendor's variables too (an API version)
+                if rt.settings.identity == "per-user" and not rt.adapter_cls.per_user_credentials:
+                    problems.append(
+                        f"{manifest.title}: {name.upper()}_IDENTITY=per-user, but its credentials belong to a "
+                        "workspace, not a person; use impersonate"
+                    )
                 if rt.settings.identity == "impersonate" and rt.adapter_cls.impersonation_header is None:
                     problems.append(
                         f"{manifest.title}: {name.upper()}_IDENTITY=impersonate, but its public API has no way to act "
@@ -223,29 +241,59 @@ class Vendors:
             return rt.adapter
         async with rt.lock:
             if rt.adapter is None:
-                rt.adapter = self._build(rt)
+                rt.adapter, rt.client = self._build(rt, rt.settings)
         return rt.adapter
 
-    def _build(self, rt: VendorRuntime) -> VendorAdapter[Any]:
+    async def adapter_with(self, vendor: str, principal: str, credential: dict[str, str]) -> VendorAdapter[Any]:
+        """The vendor's adapter acting with one person's own credential (per-user identity); kept while the
+        credential stays the same. Its pacing and circuit breaker are its own: vendors limit each key."""
+
+        rt = self.runtime(vendor)
+        await self.adapter(vendor)  # the service adapter first: the sandbox and its transport are made there
+        fingerprint = hashlib.sha256(json.dumps(credential, sort_keys=True).encode()).hexdigest()
+        key = (vendor, principal, fingerprint)
+        found = self._personal.get(key)
+        if found is None:
+            settings = rt.settings.model_copy(update=_typed(rt.settings, credential))
+            self.redactor.learn(settings.secret_values())
+            found = self._personal[key] = self._build(rt, settings)
+        return found[0]
+
+    @contextlib.asynccontextmanager
+    async def trial_adapter(self, vendor: str, credential: dict[str, str]) -> AsyncIterator[VendorAdapter[Any]]:
+        """An adapter with a credential someone is trying (the connect page), closed afterwards, never kept."""
+
+        rt = self.runtime(vendor)
+        await self.adapter(vendor)
+        settings = rt.settings.model_copy(update=_typed(rt.settings, credential))
+        self.redactor.learn(settings.secret_values())  # scrubbed even from a refusal's message
+        adapter, client = self._build(rt, settings)
+        try:
+            yield adapter
+        finally:
+            await client.aclose()
+
+    def _build(self, rt: VendorRuntime, settings: VendorSettings) -> tuple[VendorAdapter[Any], httpx2.AsyncClient]:
         transport: httpx2.AsyncBaseTransport | None = None
         if rt.mode == "sandbox":
-            factory = load_object(rt.manifest.sandbox)
-            rt.sandbox_app = factory(self.app.state_path("sandbox") / f"{rt.name}.sqlite3")
-            if self.app.sandbox_faults:
-                from ..sandbox._core import parse_faults
+            if rt.sandbox_app is None:
+                factory = load_object(rt.manifest.sandbox)
+                rt.sandbox_app = factory(self.app.state_path("sandbox") / f"{rt.name}.sqlite3")
+                if self.app.sandbox_faults:
+                    from ..sandbox._core import parse_faults
 
-                for fault in parse_faults(self.app.sandbox_faults).get(rt.name, []):
-                    rt.sandbox_app.state.sandbox.inject(fault)
+                    for fault in parse_faults(self.app.sandbox_faults).get(rt.name, []):
+                        rt.sandbox_app.state.sandbox.inject(fault)
             served: ASGIApp = rt.sandbox_app
             if self.sandbox_middleware is not None:
                 served = self.sandbox_middleware(rt.name, served)
             transport = httpx2.ASGITransport(app=served)
         timeout = httpx2.Timeout(self.app.http_timeout, connect=self.app.connect_timeout, pool=self.app.connect_timeout)
-        rt.client = httpx2.AsyncClient(
-            base_url=rt.settings.api_base_url(),
+        client = httpx2.AsyncClient(
+            base_url=settings.api_base_url(),
             headers={"Accept": "application/json", "User-Agent": "tasklink/0.1"}
-            | rt.adapter_cls.client_headers(rt.settings),
-            auth=rt.adapter_cls.client_auth(rt.settings),
+            | rt.adapter_cls.client_headers(settings),
+            auth=rt.adapter_cls.client_auth(settings),
             timeout=timeout,
             transport=transport,
             follow_redirects=False,
@@ -253,7 +301,7 @@ class Vendors:
         )
         http = VendorHttp(
             vendor_title=rt.manifest.title,
-            client=rt.client,
+            client=client,
             redactor=self.redactor,
             parse_error=rt.adapter_cls.parse_error,
             retry=RetryPolicy(
@@ -264,11 +312,12 @@ class Vendors:
             limits=LimitSettings.from_manifest(rt.manifest.rate_limits, override=self.app.rate_limits.get(rt.name)),
             max_response_bytes=self.app.max_response_bytes,
             idempotency_header=rt.manifest.idempotency.header if rt.manifest.idempotency else None,
-            acting_as_header=rt.adapter_cls.impersonation_header if rt.settings.identity == "impersonate" else None,
+            acting_as_header=rt.adapter_cls.impersonation_header if settings.identity == "impersonate" else None,
             shared_budget=self._shared_budget(rt.name),
         )
         cursors = Cursors(self.cursor_key, rt.name)
-        return rt.adapter_cls(manifest=rt.manifest, http=http, settings=rt.settings, app=self.app, cursors=cursors)
+        adapter = rt.adapter_cls(manifest=rt.manifest, http=http, settings=settings, app=self.app, cursors=cursors)
+        return adapter, client
 
     async def warm_up(self, which: str) -> None:
         """Each vendor's `warm_up` at once: `live` vendors only (a sandbox answers without a wait), `all`, or
@@ -292,6 +341,9 @@ class Vendors:
         return lambda category, rate: store.budget(vendor, category, rate, burst=max(1.0, rate / 2))
 
     async def aclose(self) -> None:
+        for _, client in self._personal.values():
+            await client.aclose()
+        self._personal.clear()
         for rt in self.runtimes.values():
             if rt.client is not None:
                 await rt.client.aclose()
@@ -300,3 +352,16 @@ class Vendors:
             if rt.sandbox_app is not None:
                 rt.sandbox_app.state.sandbox.store.close()
                 rt.sandbox_app = None
+
+
+def vendors_on_sandbox(settings: TaskLinkSettings) -> list[str]:
+    """The vendors this configuration runs on their sandbox (a live vendor's records are real)."""
+
+    manifests = load_manifests(settings.manifest_dirs)
+    if settings.sandbox:
+        return list(manifests)
+    return [
+        name
+        for name, manifest in manifests.items()
+        if not (may_have_credentials(manifest) and adapter_for(manifest).settings_class().present_credentials())
+    ]

@@ -297,6 +297,14 @@ class SpotDraftAdapter(VendorAdapter[SpotDraftSettings]):
     settings: SpotDraftSettings
     #: SpotDraft applies its permission checks and audit attribution to this workspace user (NOTES.md)
     impersonation_header = "user-email"
+    #: client-id and client-secret belong to a workspace, not a person: SpotDraft acts as people by user-email
+    per_user_credentials = False
+
+    async def check_credential(self) -> str:
+        """SpotDraft lists intakes, not tasks: one page of one intake is the harmless read."""
+
+        await self.list_intakes(ListIntakesRequest(limit=1))
+        return "a working SpotDraft credential"
 
     @classmethod
     def sandbox_settings(cls, app: TaskLinkSettings, demo: Mapping[str, str]) -> SpotDraftSettings:

@@ -5,17 +5,19 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, ParamSpec, TypeVar, cast
+from typing import Annotated, Any, Literal, NoReturn, ParamSpec, TypeVar, cast
 
 import anyio
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
 from mcp.server.mcpserver import Context, Elicit
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from mcp.shared.exceptions import UrlElicitationRequiredError
+from mcp.types import CallToolResult, ElicitRequestURLParams, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field, ValidationError
 
-from ...errors import TaskLinkError
+from ... import observability
+from ...errors import AccountNotConnected, TaskLinkError
 from ...manifests import vendor_names
 from ...models import DeleteResult
 from ...policy.gate import CallInfo, WriteOptions, call_info
@@ -125,6 +127,20 @@ def request_principal() -> Principal:
     return Principal(name, "token", email if isinstance(email, str) else None, groups, roles)
 
 
+def connect_account(ctx: Any, exc: AccountNotConnected, redact: Callable[[str], str]) -> NoReturn:
+    """The caller must connect their own vendor account: a URL-mode elicitation when the client supports it
+    (a JSON-RPC error the client answers by opening the link, then retrying), else a tool error with the link."""
+
+    capabilities = getattr(getattr(ctx, "session", None), "client_capabilities", None)
+    elicitation = getattr(capabilities, "elicitation", None)
+    if exc.url and getattr(elicitation, "url", None) is not None:
+        raise UrlElicitationRequiredError(
+            [ElicitRequestURLParams(message=exc.message, url=exc.url, elicitation_id=f"connect-{exc.vendor}")],
+            message=f"Connect your {exc.vendor} account to continue",
+        )
+    raise ToolError(redact(str(exc)))
+
+
 def credential_name() -> str | None:
     """Which verified credential made this request over HTTP: the OAuth subject, else the token's name."""
 
@@ -217,13 +233,15 @@ def boundary(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
         if isinstance(ctx, Context):
             call_info.set(describe_caller(ctx, fn.__name__))
         try:
-            with anyio.fail_after(deadline):
+            with observability.tool_call(fn.__name__), anyio.fail_after(deadline):
                 return compact_result(scrubbed(await fn(*args, **kwargs), redact))
         except TimeoutError:
             raise ToolError(
                 f"{fn.__name__} did not finish within {deadline:g} s (TASKLINK_CALL_DEADLINE). If it was a write, its "
                 "outcome is unknown: check the vendor before retrying, or retry with the same idempotency_key."
             ) from None
+        except AccountNotConnected as exc:
+            connect_account(ctx, exc, redact)
         except TaskLinkError as exc:
             if exc.actor == "operator":  # only whoever runs the server can fix it: their log has it too
                 log.warning("%s refused: %s", fn.__name__, redact(str(exc)))
