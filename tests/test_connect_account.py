@@ -166,6 +166,7 @@ def new_task(title: str) -> dict[str, Any]:
 def fill_and_submit(driver: Any, url: str, key: str) -> dict[str, str]:
     """Open the link, type the key into the form's one (password) field and submit; the page that follows."""
 
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
@@ -182,15 +183,26 @@ def fill_and_submit(driver: Any, url: str, key: str) -> dict[str, str]:
     field.send_keys(key)
     before = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.CSS_SELECTOR, "form button[type='submit']").click()
-    WebDriverWait(driver, 60).until(expected_conditions.staleness_of(before))  # the answer to the POST is loaded
-    return {"title": driver.title, "text": driver.find_element(By.TAG_NAME, "body").text, "html": driver.page_source}
+    # the answer to the POST is loaded (a node lookup racing the navigation is retried, not a failure)
+    wait = WebDriverWait(driver, 60, ignored_exceptions=(WebDriverException,))
+    wait.until(expected_conditions.staleness_of(before))
+    wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
+    return read_page(driver)
+
+
+def read_page(driver: Any) -> dict[str, str]:
+    """The page's title, text and HTML in one script call (no element handle to go stale in between)."""
+
+    title, text, html = driver.execute_script(
+        "return [document.title, document.body.innerText, document.documentElement.outerHTML]"
+    )
+    return {"title": title, "text": text, "html": html}
 
 
 def open_page(driver: Any, url: str) -> dict[str, str]:
-    from selenium.webdriver.common.by import By
 
     driver.get(url)
-    return {"title": driver.title, "text": driver.find_element(By.TAG_NAME, "body").text, "html": driver.page_source}
+    return read_page(driver)
 
 
 def forged(link: str, principal: str) -> str:

@@ -7,16 +7,13 @@ the nonce is recorded when the link is used, so it works once.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..errors import InvalidInput
+from ..signed import sign, verify
 from ..state import StateStore
 from .keys import derive
 
@@ -37,27 +34,18 @@ class ConnectLinks:
         self.store = store
         self.clock = clock
 
-    def _sign(self, body: bytes) -> str:
-        return base64.urlsafe_b64encode(hmac.new(self._key, body, hashlib.sha256).digest()[:18]).decode()
-
     def issue(self, principal: str, vendor: str) -> str:
         """A fresh token for `principal` to connect `vendor` (the path part of the link)."""
 
-        body = json.dumps([principal, vendor, int(self.clock()) + LINK_SECONDS, secrets.token_urlsafe(12)]).encode()
-        return base64.urlsafe_b64encode(body).decode().rstrip("=") + "." + self._sign(body)
+        return sign(self._key, [principal, vendor, int(self.clock()) + LINK_SECONDS, secrets.token_urlsafe(12)])
 
     def read(self, token: str) -> Link:
         """The link a token names, if it is genuine and unexpired (not yet whether it was used)."""
 
-        refused = InvalidInput("this connect link is not valid (it was changed, or made by another server)")
-        payload, _, signature = token.partition(".")
-        try:
-            body = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
-            principal, vendor, expires, nonce = json.loads(body)
-        except (ValueError, TypeError):
-            raise refused from None
-        if not hmac.compare_digest(signature, self._sign(body)):
-            raise refused
+        found = verify(self._key, token)
+        if not isinstance(found, list) or len(found) != 4:
+            raise InvalidInput("this connect link is not valid (it was changed, or made by another server)")
+        principal, vendor, expires, nonce = found
         if expires < self.clock():
             raise InvalidInput("this connect link has expired (links last 10 minutes); ask the assistant again")
         return Link(str(principal), str(vendor), float(expires), str(nonce))

@@ -13,9 +13,7 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 import json
 import time
 import uuid
@@ -31,6 +29,7 @@ from ..models import CreateTaskRequest
 from ..policy.gate import WriteOptions, call_info, quietly, scoped_key
 from ..policy.keys import derive
 from ..principals import acting
+from ..signed import sign, verify
 from .core import Core
 from .tasks import Tasks
 
@@ -91,29 +90,20 @@ class Batches:
 
     # -- continuation tokens: the batch key and the items they belong to, for this principal ------------
 
-    def _sign(self, body: bytes) -> str:
-        return base64.urlsafe_b64encode(hmac.new(self._key, body, hashlib.sha256).digest()[:16]).decode()
-
     def continuation(self, batch_key: str, items: list[Item]) -> str:
-        body = json.dumps([batch_key, _digest(items), acting().scope()]).encode()
-        return base64.urlsafe_b64encode(body).decode().rstrip("=") + "." + self._sign(body)
+        return sign(self._key, [batch_key, _digest(items)], context=acting().scope())
 
     def resume(self, token: str, items: list[Item]) -> str:
         """The batch key a continuation token carries, if it was issued for exactly these items and caller."""
 
-        refused = InvalidInput(
-            "continuation is not one this server returned for this batch",
-            field="continuation",
-            hint="pass the continuation exactly as returned, with the same items in the same order",
-        )
-        payload, _, signature = token.partition(".")
-        try:
-            body = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
-            batch_key, digest, scope = json.loads(body)
-        except (ValueError, TypeError):
-            raise refused from None
-        if not hmac.compare_digest(signature, self._sign(body)) or scope != acting().scope():
-            raise refused
+        found = verify(self._key, token, context=acting().scope())
+        if not isinstance(found, list) or len(found) != 2:
+            raise InvalidInput(
+                "continuation is not one this server returned for this batch",
+                field="continuation",
+                hint="pass the continuation exactly as returned, with the same items in the same order",
+            )
+        batch_key, digest = found
         if digest != _digest(items):
             raise InvalidInput("continuation belongs to a batch with other items", field="continuation",
                                hint="send the same items, in the same order, as the call that returned it")  # fmt: skip

@@ -14,9 +14,6 @@ cannot list, or fails, is a note in the answer, never a failed call.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 from dataclasses import dataclass
 
@@ -27,6 +24,7 @@ from ..errors import InvalidInput, TaskLinkError
 from ..models import Due, ListTasksRequest, ResolvedPerson, Task, TaskPage
 from ..policy.keys import derive
 from ..principals import acting
+from ..signed import sign, verify
 from .core import Core
 from .tasks import Tasks
 
@@ -69,29 +67,19 @@ class Work:
         self.tasks = tasks
         self._key = derive(core.key, "work-cursors")
 
-    def _sign(self, body: bytes) -> str:
-        return base64.urlsafe_b64encode(hmac.new(self._key, body, hashlib.sha256).digest()[:16]).decode()
-
     def _encode(self, positions: dict[str, Position], query: str) -> str:
         state = {v: [p.cursor, p.skip, p.done] for v, p in positions.items()}
-        body = json.dumps([state, query, acting().scope()], separators=(",", ":")).encode()
-        return base64.urlsafe_b64encode(body).decode().rstrip("=") + "." + self._sign(body)
+        return sign(self._key, [state, query], context=acting().scope())
 
     def _decode(self, cursor: str, query: str) -> dict[str, Position]:
-        refused = InvalidInput(
-            "cursor is not one my_work returned to you for these filters",
-            field="cursor",
-            hint="pass next_cursor exactly as returned, with the same filters; or drop it to start over",
-        )
-        payload, _, signature = cursor.partition(".")
-        try:
-            body = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
-            state, was, scope = json.loads(body)
-        except (ValueError, TypeError):
-            raise refused from None
-        if not hmac.compare_digest(signature, self._sign(body)) or was != query or scope != acting().scope():
-            raise refused
-        return {v: Position(c, int(s), bool(d)) for v, (c, s, d) in state.items()}
+        found = verify(self._key, cursor, context=acting().scope())
+        if not isinstance(found, list) or len(found) != 2 or found[1] != query:
+            raise InvalidInput(
+                "cursor is not one my_work returned to you for these filters",
+                field="cursor",
+                hint="pass next_cursor exactly as returned, with the same filters; or drop it to start over",
+            )
+        return {v: Position(c, int(s), bool(d)) for v, (c, s, d) in found[0].items()}
 
     def _vendors(self, wanted: list[str] | None) -> tuple[list[str], list[VendorNote]]:
         grants = self.core.policy.grants(acting())

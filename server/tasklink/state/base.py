@@ -10,11 +10,15 @@ placeholders and the subset both dialects share; a store translates what differs
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
+
+import anyio
+from anyio.streams.memory import MemoryObjectSendStream
 
 Kind = Literal["sqlite", "postgresql"]
 OnChange = Callable[[str], Awaitable[None]]
@@ -67,6 +71,30 @@ class Status:
     tables: dict[str, int]
 
 
+class Listeners:
+    """This process's listeners for changes: each gets a bounded queue; a full one drops (notifications are a
+    courtesy, never a reason to block a write)."""
+
+    def __init__(self) -> None:
+        self._queues: set[MemoryObjectSendStream[Change]] = set()
+
+    def deliver(self, change: Change) -> None:
+        for queue in list(self._queues):
+            with contextlib.suppress(anyio.WouldBlock):
+                queue.send_nowait(change)
+
+    @asynccontextmanager
+    async def listening(self) -> AsyncIterator[AsyncIterator[Change]]:
+        send, receive = anyio.create_memory_object_stream[Change](256)
+        self._queues.add(send)
+        try:
+            yield receive
+        finally:
+            self._queues.discard(send)
+            send.close()
+            receive.close()
+
+
 class StateStore(ABC):
     """A store; `open_store` picks one from TASKLINK_STATE_URL."""
 
@@ -82,9 +110,18 @@ class StateStore(ABC):
         async with self.transaction() as tx:
             return [tuple(row) for row in (await tx.execute(sql, args)).fetchall()]
 
-    @abstractmethod
+    #: the column that names a row in any table ("rowid" in SQLite, "ctid" in PostgreSQL)
+    row_id: str
+
     async def prune(self, table: str, column: str, before: float, batch: int) -> int:
         """Delete at most `batch` rows of `table` whose `column` is below `before`, oldest first."""
+
+        sql = (
+            f"DELETE FROM {table} WHERE {self.row_id} IN "  # noqa: S608 - fixed names from the callers
+            f"(SELECT {self.row_id} FROM {table} WHERE {column} < ? ORDER BY {column} LIMIT ?)"
+        )
+        async with self.transaction() as tx:
+            return (await tx.execute(sql, (before, batch))).rowcount
 
     @abstractmethod
     def shared_key(self) -> bytes | None:

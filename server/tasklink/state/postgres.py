@@ -33,7 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 import anyio
 
 from ..errors import ConfigurationError, StateUnavailable, StoreUnreachable
-from .base import Budget, Change, StateStore, Status
+from .base import Budget, Change, Listeners, StateStore, Status
 from .schema import CODE_VERSION, MIGRATIONS, TABLES, VERSIONS_TABLE, newer_schema
 
 if TYPE_CHECKING:
@@ -148,6 +148,7 @@ class _SharedBudget:
 
 class PostgresStore(StateStore):
     kind = "postgresql"
+    row_id = "ctid"
 
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
@@ -156,7 +157,7 @@ class PostgresStore(StateStore):
         self._pool: AsyncConnectionPool | None = None
         self._opening: anyio.Lock | None = None
         self._key: bytes | None = None
-        self._listeners: set[Any] = set()
+        self._listeners = Listeners()
         #: after a failure: calls fail at once until `_down_until`, then a probe decides (see `_recovered`)
         self._broken = False
         self._down_until = 0.0
@@ -313,14 +314,6 @@ class PostgresStore(StateStore):
         async with self.connection() as conn, conn.transaction():
             yield _PgTx(conn)
 
-    async def prune(self, table: str, column: str, before: float, batch: int) -> int:
-        sql = (
-            f"DELETE FROM {table} WHERE ctid IN "  # noqa: S608 - fixed names from the callers
-            f"(SELECT ctid FROM {table} WHERE {column} < ? ORDER BY {column} LIMIT ?)"
-        )
-        async with self.transaction() as tx:
-            return (await tx.execute(sql, (before, batch))).rowcount
-
     def shared_key(self) -> bytes | None:
         return self._key
 
@@ -338,25 +331,16 @@ class PostgresStore(StateStore):
 
     def _deliver(self, payload: str) -> None:
         origin, _, uri = payload.partition("\n")
-        for queue in list(self._listeners):
-            with contextlib.suppress(anyio.WouldBlock):
-                queue.send_nowait(Change(origin, uri))
+        self._listeners.deliver(Change(origin, uri))
 
     @asynccontextmanager
     async def changes(self) -> AsyncIterator[AsyncIterator[Change]]:
-        send, receive = anyio.create_memory_object_stream[Change](256)
-        self._listeners.add(send)
-        try:
-            async with anyio.create_task_group() as group:
-                group.start_soon(self._listen)
-                try:
-                    yield receive
-                finally:
-                    group.cancel_scope.cancel()
-        finally:
-            self._listeners.discard(send)
-            send.close()
-            receive.close()
+        async with self._listeners.listening() as changes, anyio.create_task_group() as group:
+            group.start_soon(self._listen)
+            try:
+                yield changes
+            finally:
+                group.cancel_scope.cancel()
 
     async def _listen(self) -> None:
         """LISTEN on a connection of its own, reconnecting (with a growing pause) whenever it is lost."""

@@ -21,15 +21,14 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
 import anyio
-from anyio.streams.memory import MemoryObjectSendStream
 
 from ..errors import StateUnavailable
-from .base import Budget, Change, Rows, StateStore, Status
+from .base import Budget, Change, Listeners, Rows, StateStore, Status
 from .schema import CODE_VERSION, MIGRATIONS, TABLES, VERSIONS_TABLE, newer_schema
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -130,6 +129,7 @@ class _SQLiteTx:
 
 class SQLiteStore(StateStore):
     kind = "sqlite"
+    row_id = "rowid"
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -138,7 +138,7 @@ class SQLiteStore(StateStore):
         self._lock: anyio.Lock | None = None
         self._closed = False
         #: this process's change listeners (one host, one process: nothing to hear from elsewhere)
-        self._listeners: set[MemoryObjectSendStream[Change]] = set()
+        self._listeners = Listeners()
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             if not path.exists():
@@ -191,14 +191,6 @@ class SQLiteStore(StateStore):
             with self._thread_lock, self._translated():
                 return self._open().execute(sql, tuple(args)).fetchall()
 
-    async def prune(self, table: str, column: str, before: float, batch: int) -> int:
-        sql = (
-            f"DELETE FROM {table} WHERE rowid IN "  # noqa: S608 - fixed names from the callers
-            f"(SELECT rowid FROM {table} WHERE {column} < ? ORDER BY {column} LIMIT ?)"
-        )
-        async with self.transaction() as tx:
-            return (await tx.execute(sql, (before, batch))).rowcount
-
     def shared_key(self) -> bytes | None:
         return None  # one host: the key file in the data dir (policy/keys.py)
 
@@ -206,20 +198,10 @@ class SQLiteStore(StateStore):
         return None  # one host, one process: each process paces itself
 
     async def publish(self, origin: str, uri: str) -> None:
-        for queue in list(self._listeners):
-            with contextlib.suppress(anyio.WouldBlock):
-                queue.send_nowait(Change(origin, uri))
+        self._listeners.deliver(Change(origin, uri))
 
-    @asynccontextmanager
-    async def changes(self) -> AsyncIterator[AsyncIterator[Change]]:
-        send, receive = anyio.create_memory_object_stream[Change](256)
-        self._listeners.add(send)
-        try:
-            yield receive
-        finally:
-            self._listeners.discard(send)
-            send.close()
-            receive.close()
+    def changes(self) -> AbstractAsyncContextManager[AsyncIterator[Change]]:
+        return self._listeners.listening()
 
     async def status(self) -> Status:
         version = (await self.query("SELECT coalesce(max(version), 0) FROM schema_migrations"))[0][0]

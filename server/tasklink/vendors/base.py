@@ -6,11 +6,7 @@ normalized models. It builds `VendorRequest`s and sends them through its `Vendor
 
 from __future__ import annotations
 
-import base64
 import copy
-import hashlib
-import hmac
-import json
 import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +36,7 @@ from ..models import (
 )
 from ..principals import acting
 from ..settings import TaskLinkSettings
+from ..signed import sign, verify
 from ._http import ErrorDetail, VendorHttp, WritePlan, generic_error_detail
 
 
@@ -308,30 +305,17 @@ class Cursors:
         self._key = key
         self.vendor = vendor
 
-    def _sign(self, raw: bytes) -> str:
-        """The MAC of `raw` for the acting principal: a cursor from one caller's list is refused for another."""
-
-        bound = raw + b"\x00" + acting().scope().encode()
-        return base64.urlsafe_b64encode(hmac.new(self._key, bound, hashlib.sha256).digest()[:16]).decode().rstrip("=")
-
     def encode(self, state: dict[str, Any]) -> str:
-        raw = json.dumps({"v": self.vendor, "s": state}, separators=(",", ":"), sort_keys=True).encode()
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=") + "." + self._sign(raw)
+        return sign(self._key, {"v": self.vendor, "s": state}, context=acting().scope())
 
     def decode(self, cursor: str) -> dict[str, Any]:
-        refused = InvalidInput(
-            "cursor is not one tasklink returned for this list (it was changed, or made elsewhere)",
-            field="cursor",
-            hint="pass next_cursor exactly as returned, or drop the cursor to start over",
-        )
-        payload, _, signature = cursor.partition(".")
-        try:
-            raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
-        except ValueError:
-            raise refused from None
-        if not hmac.compare_digest(signature, self._sign(raw)):
-            raise refused
-        data = json.loads(raw)
+        data = verify(self._key, cursor, context=acting().scope())
+        if not isinstance(data, dict):
+            raise InvalidInput(
+                "cursor is not one tasklink returned for this list (it was changed, or made elsewhere)",
+                field="cursor",
+                hint="pass next_cursor exactly as returned, or drop the cursor to start over",
+            )
         if data.get("v") != self.vendor or not isinstance(data.get("s"), dict):
             raise InvalidInput(f"cursor belongs to {data.get('v')!r}, not {self.vendor!r}", field="cursor")
         state: dict[str, Any] = data["s"]
