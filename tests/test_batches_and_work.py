@@ -110,6 +110,9 @@ async def test_a_batch_past_its_deadline_leaves_items_not_started_and_resumes(tm
         assert len(posts) == 20  # every item written once
         foreign = await client.call_tool("create_tasks", {"items": items[:5], "continuation": first["continuation"]})
         assert foreign.is_error and "continuation" in text_of(foreign)
+        other_key = {"items": items, "continuation": first["continuation"], "batch_key": "another-batch"}
+        mixed = await client.call_tool("create_tasks", other_key)
+        assert mixed.is_error and "batch_key" in text_of(mixed)  # never silently one of the two
     REPORTS.append(f"create_tasks past its deadline: {made} of 20 created, the rest not_started; the continuation "
                    "finished them with 0 duplicates")  # fmt: skip
 

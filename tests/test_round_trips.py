@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,19 +24,18 @@ import anyio
 import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tasklink.manifests import load_manifests
 from tasklink.mcp.server import build_server
 from tasklink.policy.verdicts import VERDICT_SECONDS
 from tasklink.sandbox import lightfield as lightfield_sandbox
-from tasklink.sandbox._core import SandboxState, route_path
+from tasklink.sandbox._core import SandboxState
 from tasklink.service import TaskLink
 from tasklink.settings import TaskLinkSettings
 from tasklink.vendors.registry import Vendors
 from tasklink.vendors.workiva import WorkivaAdapter
 
-from .benchmarks.round_trips import rounds  # one rule for sequential rounds, shared with the benchmark
+from .benchmarks.round_trips import Clock, Timed, rounds  # one clock and one rule for rounds, shared with the benchmark
 from .conftest import REPORTS
 from .support import text_of
 
@@ -44,6 +43,7 @@ pytestmark = pytest.mark.anyio
 
 #: how long each simulated vendor request takes; long enough that concurrent requests visibly overlap
 LATENCY = 0.05
+
 
 BY_ID: dict[str, dict[str, Any]] = {
     "spotdraft": {"vendor": "spotdraft", "due": "2031-01-10", "assignees": ["100"]},
@@ -58,36 +58,6 @@ BY_NAME: dict[str, dict[str, Any]] = {
     "workiva": {**BY_ID["workiva"], "assignees": ["Marcus"]},
 }
 VENDORS = list(BY_ID)
-
-
-@dataclass
-class Timed:
-    vendor: str
-    method: str
-    path: str
-    start: float
-    end: float = 0.0
-
-
-@dataclass
-class Clock:
-    """The `sandbox_middleware` of the vendor registry: each request takes LATENCY, and is timed."""
-
-    seen: list[Timed] = field(default_factory=list)
-
-    def middleware(self, vendor: str, app: ASGIApp) -> ASGIApp:
-        async def timed(scope: Scope, receive: Receive, send: Send) -> None:
-            path = route_path(scope) if scope["type"] == "http" else ""
-            if scope["type"] != "http" or path.startswith("/_sandbox"):
-                await app(scope, receive, send)
-                return
-            entry = Timed(vendor, scope["method"], path, time.perf_counter())
-            self.seen.append(entry)
-            await anyio.sleep(LATENCY)
-            await app(scope, receive, send)
-            entry.end = time.perf_counter()
-
-        return timed
 
 
 @dataclass
@@ -155,7 +125,7 @@ async def started(tmp_path: Path, *, warm_up: Literal["all", "off"]) -> AsyncIte
     settings = TaskLinkSettings(
         data_dir=tmp_path / "data", sandbox=True, rate_limits=dict.fromkeys(load_manifests(), 1000.0), warm_up="off"
     )
-    clock, now = Clock(), [time.time()]
+    clock, now = Clock(latency=LATENCY), [time.time()]
     tl = TaskLink(settings, Vendors.configure(settings, sandbox_middleware=clock.middleware), clock=lambda: now[0])
     server = build_server(settings, service=tl)
     async with Client(server) as client:
@@ -248,7 +218,7 @@ async def test_the_server_reads_ahead_as_it_starts(tmp_path: Path) -> None:
     """TASKLINK_WARM_UP=all: with no call made, the token and the definitions are read once the server runs."""
 
     settings = TaskLinkSettings(data_dir=tmp_path / "data", sandbox=True, warm_up="all")
-    clock = Clock()
+    clock = Clock(latency=LATENCY)
     tl = TaskLink(settings, Vendors.configure(settings, sandbox_middleware=clock.middleware))
     async with Client(build_server(settings, service=tl)):
         for _ in range(1000):  # bounded: 10 s

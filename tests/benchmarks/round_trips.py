@@ -31,6 +31,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from tasklink.manifests import VendorManifest, load_manifests
 from tasklink.mcp.server import build_server
 from tasklink.refs import sibling
+from tasklink.sandbox._core import route_path
 from tasklink.service import TaskLink
 from tasklink.settings import TaskLinkSettings
 from tasklink.vendors.registry import Vendors
@@ -43,24 +44,29 @@ LATENCY = 0.03
 @dataclass
 class Timed:
     vendor: str
+    method: str
+    path: str
     start: float
     end: float = 0.0
 
 
 @dataclass
 class Clock:
-    """The registry's `sandbox_middleware`: each vendor request takes LATENCY and is timed."""
+    """The registry's `sandbox_middleware`: each vendor request takes `latency` seconds and is timed (the
+    round-trip tests use it too)."""
 
+    latency: float = LATENCY
     seen: list[Timed] = field(default_factory=list)
 
     def middleware(self, vendor: str, app: ASGIApp) -> ASGIApp:
         async def timed(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http" or scope["path"].startswith("/_sandbox"):
+            path = route_path(scope) if scope["type"] == "http" else ""
+            if scope["type"] != "http" or path.startswith("/_sandbox"):
                 await app(scope, receive, send)
                 return
-            entry = Timed(vendor, time.perf_counter())
+            entry = Timed(vendor, scope["method"], path, time.perf_counter())
             self.seen.append(entry)
-            await anyio.sleep(LATENCY)
+            await anyio.sleep(self.latency)
             await app(scope, receive, send)
             entry.end = time.perf_counter()
 

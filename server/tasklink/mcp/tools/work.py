@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from mcp.server.mcpserver import Context
 from pydantic import BaseModel, ConfigDict, Field
 
-from ...errors import TaskLinkError
+from ...errors import InvalidInput, TaskLinkError
 from ...models import AssigneeRef, CreateTaskRequest
 from ...service.batches import MAX_ITEMS, BatchResult, Item, Unreadable
 from ...service.work import WorkPage
@@ -66,6 +66,12 @@ async def create_tasks(
     tl = service(ctx)
     requests = [_request(ctx, n, item) for n, item in enumerate(items)]
     key = tl.batches.resume(continuation, requests) if continuation else batch_key
+    if continuation and batch_key and batch_key != key:
+        raise InvalidInput(
+            "batch_key differs from the batch the continuation resumes",
+            field="batch_key",
+            hint="pass only the continuation (it carries the batch key), or the same batch_key",
+        )
 
     async def progress(done: int, total: int, message: str) -> None:
         await ctx.report_progress(done, total, message)
